@@ -1,0 +1,102 @@
+/**
+ * A transactional outbox in PostgreSQL.
+ *
+ * Why our own rather than graphile-worker or pg-boss: Kanshi's jobs are Slack
+ * writes that must be paced per channel across replicas (about 1 message/s)
+ * and must wait exactly as long as a 429's Retry-After says. Both libraries
+ * retry on their own fixed backoff and have no notion of a rate-limited lane,
+ * so we would fight them. The enqueue is part of the ingest statement
+ * (see ingest-store.ts), job keys are deterministic, and claims use
+ * FOR UPDATE SKIP LOCKED so any number of replicas can run workers.
+ */
+import type { Pool } from 'pg';
+import type { ClaimedJob, JobQueue } from '../../ports/job-queue';
+
+interface JobRow {
+  id: string;
+  kind: string;
+  key: string;
+  lane: string | null;
+  payload: unknown;
+  generation: number;
+  attempts: number;
+}
+
+// At most one job per lane per claim, and none from a lane with a running job
+// or a lane whose next slot is in the future: cards in one channel go out one
+// at a time, in order, at Slack's pace.
+const CLAIM = `
+UPDATE job SET status = 'running', attempts = attempts + 1, locked_by = $1,
+       locked_until = now() + make_interval(secs => $2::float8 / 1000), updated_at = now()
+WHERE id IN (
+  SELECT id FROM job WHERE id IN (
+    SELECT DISTINCT ON (COALESCE(j.lane, j.id::text)) j.id
+    FROM job j
+    WHERE j.status = 'pending' AND j.run_at <= now()
+      AND (j.lane IS NULL OR (
+        NOT EXISTS (SELECT 1 FROM lane l WHERE l.id = j.lane AND l.next_at > now())
+        AND NOT EXISTS (SELECT 1 FROM job r WHERE r.lane = j.lane AND r.status = 'running')))
+    ORDER BY COALESCE(j.lane, j.id::text), j.run_at, j.id
+  )
+  ORDER BY run_at, id
+  LIMIT $3
+  FOR UPDATE SKIP LOCKED
+)
+RETURNING id::text AS id, kind, key, lane, payload, generation, attempts`;
+
+export class PgJobQueue implements JobQueue {
+  constructor(private readonly pool: Pool) {}
+
+  async claim(workerId: string, limit: number, lockMs: number): Promise<ClaimedJob[]> {
+    const res = await this.pool.query<JobRow>({
+      name: 'kanshi_claim_jobs',
+      text: CLAIM,
+      values: [workerId, lockMs, limit],
+    });
+    return res.rows;
+  }
+
+  async complete(job: ClaimedJob): Promise<void> {
+    await this.pool.query(
+      `UPDATE job SET status = CASE WHEN generation = $2 THEN 'done' ELSE 'pending' END,
+              run_at = now(), locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = now()
+       WHERE id = $1 AND status = 'running'`,
+      [job.id, job.generation],
+    );
+  }
+
+  async retry(job: ClaimedJob, runAt: Date, error: string, maxAttempts: number): Promise<'pending' | 'failed'> {
+    const res = await this.pool.query<{ status: 'pending' | 'failed' }>(
+      `UPDATE job SET status = CASE WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
+              run_at = $2, last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = now()
+       WHERE id = $1 RETURNING status`,
+      [job.id, runAt, error.slice(0, 2000), maxAttempts],
+    );
+    return res.rows[0]?.status ?? 'failed';
+  }
+
+  async defer(job: ClaimedJob, until: Date): Promise<void> {
+    await this.pool.query(
+      `UPDATE job SET status = 'pending', run_at = $2, attempts = GREATEST(attempts - 1, 0),
+              locked_by = NULL, locked_until = NULL, updated_at = now()
+       WHERE id = $1`,
+      [job.id, until],
+    );
+  }
+
+  async fail(job: ClaimedJob, error: string): Promise<void> {
+    await this.pool.query(
+      `UPDATE job SET status = 'failed', last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = now()
+       WHERE id = $1`,
+      [job.id, error.slice(0, 2000)],
+    );
+  }
+
+  async releaseExpired(): Promise<number> {
+    const res = await this.pool.query(
+      `UPDATE job SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = now()
+       WHERE status = 'running' AND locked_until < now()`,
+    );
+    return res.rowCount ?? 0;
+  }
+}

@@ -1,0 +1,155 @@
+/**
+ * SlackSurface over @slack/web-api. The client is configured for alerting:
+ * no retries of its own and no queue-wide pause on 429 (the durable outbox
+ * decides when to try again), and a finite timeout.
+ */
+import { ErrorCode, type WebAPICallResult, WebClient, type WebClientOptions } from '@slack/web-api';
+import type { SlackFailure, SlackResult, SlackSurface } from '../../ports/slack-surface';
+import type { CardMessage } from '../../slack/blocks/finding-card';
+import { CARD_METADATA_EVENT_TYPE } from '../../slack/ids';
+
+export interface SlackClientOptions {
+  token: string;
+  apiUrl: string;
+  timeoutMs: number;
+}
+
+export function slackClientOptions(o: Omit<SlackClientOptions, 'token'>): WebClientOptions {
+  return {
+    slackApiUrl: o.apiUrl,
+    rejectRateLimitedCalls: true,
+    retryConfig: { retries: 0 },
+    timeout: o.timeoutMs,
+  };
+}
+
+export function createSlackClient(o: SlackClientOptions, logger?: WebClientOptions['logger']): WebClient {
+  return new WebClient(o.token, { ...slackClientOptions(o), ...(logger ? { logger } : {}) });
+}
+
+/** Transient on Slack's side: try again later. */
+const RETRYABLE_PLATFORM = new Set(['ratelimited', 'service_unavailable', 'team_added_to_org']);
+/** Slack may have done the write before failing: reconcile before repeating a post. */
+const UNKNOWN_OUTCOME_PLATFORM = new Set(['internal_error', 'fatal_error', 'request_timeout']);
+/**
+ * Our token or app is misconfigured. Not the card's fault: keep it queued
+ * (with backoff) so it goes out once the configuration is fixed.
+ */
+const CONFIG_PLATFORM = new Set([
+  'invalid_auth',
+  'not_authed',
+  'account_inactive',
+  'token_revoked',
+  'token_expired',
+  'no_permission',
+  'missing_scope',
+  'not_allowed_token_type',
+]);
+
+interface SlackErrorShape {
+  code?: string;
+  retryAfter?: number;
+  statusCode?: number;
+  data?: { error?: string };
+}
+
+export function classifySlackError(err: unknown): SlackFailure {
+  const e = (err ?? {}) as SlackErrorShape;
+  switch (e.code) {
+    case ErrorCode.RateLimitedError:
+      return {
+        kind: 'retryable',
+        error: 'ratelimited',
+        retryAfterMs: (e.retryAfter ?? 1) * 1000,
+        outcomeUnknown: false,
+      };
+    case ErrorCode.HTTPError: {
+      const status = e.statusCode ?? 0;
+      if (status >= 500 || status === 408) return { kind: 'retryable', error: `http_${status}`, outcomeUnknown: true };
+      return { kind: 'permanent', error: `http_${status}` };
+    }
+    case ErrorCode.RequestError:
+      return { kind: 'retryable', error: 'request_failed', outcomeUnknown: true };
+    case ErrorCode.PlatformError: {
+      const code = e.data?.error ?? 'unknown_error';
+      if (RETRYABLE_PLATFORM.has(code) || CONFIG_PLATFORM.has(code)) {
+        return { kind: 'retryable', error: code, outcomeUnknown: false };
+      }
+      if (UNKNOWN_OUTCOME_PLATFORM.has(code)) return { kind: 'retryable', error: code, outcomeUnknown: true };
+      return { kind: 'permanent', error: code };
+    }
+    default:
+      return { kind: 'retryable', error: 'unexpected_error', outcomeUnknown: true };
+  }
+}
+
+async function call<T>(fn: () => Promise<T>): Promise<SlackResult<T>> {
+  try {
+    return { ok: true, value: await fn() };
+  } catch (err) {
+    return { ok: false, failure: classifySlackError(err) };
+  }
+}
+
+interface HistoryMessage {
+  ts?: string;
+  metadata?: { event_type?: string; event_payload?: { alert_id?: unknown } };
+}
+
+/** How far back to look, in pages of history, for a card of unknown outcome. */
+const MAX_HISTORY_PAGES = 5;
+
+export class WebApiSlackSurface implements SlackSurface {
+  constructor(private readonly client: WebClient) {}
+
+  postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>> {
+    return call(async () => {
+      const res = await this.client.chat.postMessage({
+        channel: channelId,
+        text: card.text,
+        blocks: card.blocks,
+        metadata: card.metadata,
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      return { ts: String(res.ts), channelId: String(res.channel ?? channelId) };
+    });
+  }
+
+  updateCard(channelId: string, ts: string, card: CardMessage): Promise<SlackResult<void>> {
+    return call(async () => {
+      await this.client.chat.update({
+        channel: channelId,
+        ts,
+        text: card.text,
+        blocks: card.blocks,
+        metadata: card.metadata,
+      });
+    });
+  }
+
+  findCard(channelId: string, alertId: string, since: Date): Promise<SlackResult<string | undefined>> {
+    return call(async () => {
+      // A minute of slack for clock skew between us and Slack.
+      const oldest = (Math.floor(since.getTime() / 1000) - 60).toString();
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+        const res: WebAPICallResult & { messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } } =
+          await this.client.conversations.history({
+            channel: channelId,
+            oldest,
+            limit: 200,
+            include_all_metadata: true,
+            ...(cursor ? { cursor } : {}),
+          });
+        const hit = (res.messages ?? []).find(
+          (m) => m.metadata?.event_type === CARD_METADATA_EVENT_TYPE && m.metadata.event_payload?.alert_id === alertId,
+        );
+        if (hit?.ts) return hit.ts;
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) return undefined;
+      }
+      return undefined;
+    });
+  }
+}

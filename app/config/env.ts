@@ -1,0 +1,80 @@
+/**
+ * The environment, parsed once with zod. This is the only module that reads
+ * process.env (main.ts passes it in). A missing or invalid variable stops the
+ * process with a message naming each one; secrets are never echoed back.
+ */
+import { z } from 'zod';
+
+const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123456789');
+
+const csv = z
+  .string()
+  .optional()
+  .transform((v) =>
+    (v ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+export const envSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  /** Absent: start an embedded PostgreSQL whose data lives under .data/. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
+    .optional(),
+  DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
+  EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
+  SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),
+  SLACK_SIGNING_SECRET: z.string().min(8, 'must be the app signing secret'),
+  SLACK_API_URL: z
+    .url({ protocol: /^https?$/, error: 'must be an http(s) URL' })
+    .default('https://slack.com/api/')
+    .transform((u) => (u.endsWith('/') ? u : `${u}/`)),
+  /** Slack Web API request timeout; the outbox retries, not the client. */
+  SLACK_TIMEOUT_MS: z.coerce.number().int().min(100).max(60_000).default(10_000),
+  /** Minimum spacing between Slack writes to one channel (Slack allows ~1 msg/s). */
+  SLACK_CHANNEL_INTERVAL_MS: z.coerce.number().int().min(0).max(60_000).default(1100),
+  INGEST_API_KEY: z.string().min(16, 'must be at least 16 characters (the EventBridge connection API key)'),
+  /** Envelope accounts (GuardDuty administrators) allowed to send events; empty: any. */
+  INGEST_ALLOWED_ACCOUNTS: csv.pipe(z.array(z.string().regex(/^\d{12}$/, 'must list 12-digit AWS account ids'))),
+  ACCOUNTS_FILE: z.string().default('config/accounts.yml'),
+  DEFAULT_CHANNEL_ID: channelId,
+  SECURITY_CHANNEL_ID: channelId,
+  WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
+  WORKER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
+  /** Give up on a card after this many failed attempts (backoff caps at 5 min). */
+  JOB_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(40),
+  SHUTDOWN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(20_000),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof envSchema>;
+
+/** Names of variables whose values must never be logged. */
+export const SECRET_VARIABLES = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'INGEST_API_KEY', 'DATABASE_URL'] as const;
+
+export class ConfigError extends Error {
+  readonly code = 'KANSHI_CONFIG_INVALID';
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parses the environment; throws ConfigError naming every bad variable. */
+export function loadConfig(env: Record<string, string | undefined>): Config {
+  // Treat empty strings as unset, as .env files and shells often leave them.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '(environment)');
+    const missing = issue.code === 'invalid_type' && cleaned[name] === undefined;
+    return missing ? `${name} is required` : `${name} ${issue.message}`;
+  });
+  throw new ConfigError(problems);
+}

@@ -1,0 +1,37 @@
+/** Routing: which Slack channel owns an account's alerts. Pure. */
+
+export interface AccountRoute {
+  accountId: string;
+  channelId: string;
+  channelName?: string | undefined;
+  enabled: boolean;
+}
+
+export interface RouteDecision {
+  channelId: string;
+  /** Why this channel: shown in logs and, later, on the card. */
+  reason: 'account' | 'default:unlisted' | 'default:disabled';
+}
+
+export class RoutingTable {
+  private readonly byAccount: ReadonlyMap<string, AccountRoute>;
+
+  constructor(
+    routes: readonly AccountRoute[],
+    private readonly defaultChannelId: string,
+  ) {
+    this.byAccount = new Map(routes.map((r) => [r.accountId, r]));
+  }
+
+  /** Never drops an alert: unknown or disabled accounts go to the default channel. */
+  route(accountId: string): RouteDecision {
+    const entry = this.byAccount.get(accountId);
+    if (!entry) return { channelId: this.defaultChannelId, reason: 'default:unlisted' };
+    if (!entry.enabled) return { channelId: this.defaultChannelId, reason: 'default:disabled' };
+    return { channelId: entry.channelId, reason: 'account' };
+  }
+
+  get size(): number {
+    return this.byAccount.size;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * Runs jobs from the durable queue: claims due jobs, runs each through the
+ * catalog, and records the outcome. Stops claiming on stop() and waits for
+ * what is in flight.
+ *
+ * There is deliberately no per-job timeout that releases a job while its
+ * handler may still be running: that could post a card twice. Every call a
+ * handler makes is bounded instead (Slack client timeout, statement_timeout),
+ * and a job whose worker died comes back when its lock expires.
+ */
+import { randomUUID } from 'node:crypto';
+import type { ClaimedJob, JobOutcome, JobQueue } from '../ports/job-queue';
+import type { Logger } from '../ports/logger';
+import type { JobCatalog } from './catalog';
+
+export interface RunnerOptions {
+  queue: JobQueue;
+  catalog: JobCatalog;
+  logger: Logger;
+  concurrency: number;
+  pollMs: number;
+  maxAttempts: number;
+  /** How long a claim holds a job before another worker may take it over. */
+  lockMs?: number;
+}
+
+const MAX_BACKOFF_MS = 5 * 60_000;
+
+/** Exponential backoff with jitter: ~2 s, 4 s, 8 s … capped at 5 minutes. */
+export function backoffMs(attempts: number, random: () => number = Math.random): number {
+  const base = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** Math.min(attempts, 20));
+  return Math.round(base / 2 + (random() * base) / 2);
+}
+
+export class JobRunner {
+  readonly workerId = `kanshi-${process.pid}-${randomUUID().slice(0, 8)}`;
+  private readonly lockMs: number;
+  private inFlight = new Set<Promise<void>>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wakeUp: (() => void) | undefined;
+  private lastExpiryCheck = 0;
+
+  constructor(private readonly o: RunnerOptions) {
+    this.lockMs = o.lockMs ?? 120_000;
+  }
+
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  /** New work was committed: look now rather than at the next poll. */
+  wake(): void {
+    this.wakeUp?.();
+  }
+
+  async stop(timeoutMs: number): Promise<void> {
+    this.running = false;
+    this.wake();
+    await this.loop;
+    const drained = Promise.all([...this.inFlight]).then(() => true);
+    const timedOut = new Promise<boolean>((resolve) => setTimeout(() => resolve(false), timeoutMs).unref());
+    if (!(await Promise.race([drained, timedOut]))) {
+      this.o.logger.warn(
+        { jobs: this.inFlight.size },
+        'shutdown timed out with jobs in flight; their locks will expire',
+      );
+    }
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      let claimed: ClaimedJob[] = [];
+      try {
+        await this.releaseExpiredLocks();
+        const free = this.o.concurrency - this.inFlight.size;
+        if (free > 0) claimed = await this.o.queue.claim(this.workerId, free, this.lockMs);
+      } catch (err) {
+        this.o.logger.warn({ err: errorInfo(err) }, 'could not claim jobs; will try again');
+      }
+      for (const job of claimed) {
+        const p = this.execute(job).finally(() => {
+          this.inFlight.delete(p);
+          this.wake();
+        });
+        this.inFlight.add(p);
+      }
+      // Claimed a full batch: there may be more, so look again at once.
+      if (claimed.length > 0 && this.inFlight.size < this.o.concurrency) continue;
+      await this.sleep(this.o.pollMs);
+    }
+  }
+
+  private sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, ms);
+      function done() {
+        clearTimeout(timer);
+        resolve();
+      }
+      this.wakeUp = done;
+    });
+  }
+
+  private async releaseExpiredLocks(): Promise<void> {
+    const now = Date.now();
+    if (now - this.lastExpiryCheck < 10_000) return;
+    this.lastExpiryCheck = now;
+    const n = await this.o.queue.releaseExpired();
+    if (n > 0) this.o.logger.warn({ jobs: n }, 'took back jobs whose worker stopped');
+  }
+
+  private async execute(job: ClaimedJob): Promise<void> {
+    const log = this.o.logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts });
+    let outcome: JobOutcome;
+    const def = this.o.catalog[job.kind];
+    if (!def) {
+      outcome = { kind: 'fail', error: `unknown job kind ${job.kind}` };
+    } else {
+      const payload = def.payload.safeParse(job.payload);
+      if (!payload.success) {
+        outcome = { kind: 'fail', error: `invalid payload: ${payload.error.issues[0]?.message ?? 'unknown'}` };
+      } else {
+        try {
+          outcome = await def.run(payload.data);
+        } catch (err) {
+          log.warn({ err: errorInfo(err) }, 'job threw; will retry');
+          outcome = { kind: 'retry', error: errorInfo(err).code };
+        }
+      }
+    }
+    try {
+      await this.record(job, outcome, log);
+    } catch (err) {
+      // The lock will expire and the job will run again; handlers are idempotent.
+      log.error({ err: errorInfo(err) }, 'could not record job outcome');
+    }
+  }
+
+  private async record(job: ClaimedJob, outcome: JobOutcome, log: Logger): Promise<void> {
+    switch (outcome.kind) {
+      case 'done':
+        await this.o.queue.complete(job);
+        return;
+      case 'defer':
+        await this.o.queue.defer(job, outcome.until);
+        return;
+      case 'fail':
+        log.error({ error: outcome.error }, 'job failed permanently');
+        await this.o.queue.fail(job, outcome.error);
+        return;
+      case 'retry': {
+        const delay = outcome.retryAfterMs ?? backoffMs(job.attempts);
+        const status = await this.o.queue.retry(job, new Date(Date.now() + delay), outcome.error, this.o.maxAttempts);
+        if (status === 'failed') log.error({ error: outcome.error }, 'job gave up after its last attempt');
+        return;
+      }
+    }
+  }
+}
+
+export function errorInfo(err: unknown): { code: string; message: string } {
+  const e = err as { code?: unknown; name?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === 'string' ? e.code : typeof e?.name === 'string' ? e.name : 'unknown';
+  return { code, message: typeof e?.message === 'string' ? e.message.slice(0, 500) : String(err).slice(0, 500) };
+}

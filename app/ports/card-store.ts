@@ -1,0 +1,34 @@
+import type { Finding } from '../domain/finding';
+
+export interface AlertForCard {
+  id: string;
+  finding: Finding;
+  channelId: string;
+  revision: number;
+  cardChannelId: string | null;
+  cardTs: string | null;
+  cardRevision: number;
+  cardPostStartedAt: Date | null;
+  cardError: string | null;
+}
+
+export interface CardStore {
+  load(alertId: string): Promise<AlertForCard | undefined>;
+  /** Committed before a post is attempted, so a crash leaves a trace to reconcile. */
+  beginPost(alertId: string, channelId: string): Promise<void>;
+  /** The attempt definitely did not post (Slack said so): no reconciling needed. */
+  clearPostStarted(alertId: string): Promise<void>;
+  /** The card goes to another channel from now on, because of `error`. */
+  redirect(alertId: string, channelId: string, error: string): Promise<void>;
+  recordPosted(alertId: string, channelId: string, ts: string, revision: number): Promise<void>;
+  recordUpdated(alertId: string, revision: number): Promise<void>;
+  recordCardError(alertId: string, error: string): Promise<void>;
+}
+
+/** Per-channel pacing of Slack writes, shared by every replica through the database. */
+export interface Pacer {
+  /** Takes the channel's next write slot now, or says when one is free. */
+  reserve(channelId: string): Promise<{ ok: true } | { ok: false; waitUntil: Date }>;
+  /** Slack said to wait (429 Retry-After): nobody writes to the channel until then. */
+  block(channelId: string, until: Date): Promise<void>;
+}

@@ -1,0 +1,23 @@
+import type { CardMessage } from '../slack/blocks/finding-card';
+
+/**
+ * How a Slack write failed. `retryable` failures (429, 5xx, timeouts, network)
+ * are tried again later; `permanent` ones are recorded and surfaced.
+ * `outcomeUnknown` means the request may have reached Slack (a timeout or a
+ * dropped connection), so a post must be reconciled before it is retried.
+ */
+export type SlackFailure =
+  | { kind: 'retryable'; error: string; retryAfterMs?: number | undefined; outcomeUnknown: boolean }
+  | { kind: 'permanent'; error: string };
+
+export type SlackResult<T> = { ok: true; value: T } | { ok: false; failure: SlackFailure };
+
+export interface SlackSurface {
+  postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>>;
+  updateCard(channelId: string, ts: string, card: CardMessage): Promise<SlackResult<void>>;
+  /** Finds a card for this alert posted to the channel since `since`, by its message metadata. */
+  findCard(channelId: string, alertId: string, since: Date): Promise<SlackResult<string | undefined>>;
+}
+
+/** Slack errors that mean "this channel cannot take our card": fall back to the default channel. */
+export const CHANNEL_UNUSABLE_ERRORS = new Set(['channel_not_found', 'not_in_channel', 'is_archived']);
