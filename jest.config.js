@@ -5,7 +5,9 @@ module.exports = {
   testMatch: ['**/*.test.ts'],
   transform: {
     // Type checking is `npm run typecheck`; here we only transpile, for speed.
-    '^.+\\.ts$': ['ts-jest', { diagnostics: false }],
+    // CommonJS output turns the Prisma client's dynamic import() of its query
+    // compiler into require(), which Jest's module system can load.
+    '^.+\\.ts$': ['ts-jest', { diagnostics: false, tsconfig: { module: 'commonjs', moduleResolution: 'node10' } }],
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

@@ -41,7 +41,9 @@ export const SECURITY_HUB_FILES = [
 
 /** Every bare GuardDuty finding in the fixtures, with the file it came from. */
 export function guardDutyFindings(): Array<{ file: string; index: number; finding: Json }> {
-  return GUARDDUTY_FINDING_FILES.flatMap((file) => readNdjson(file).map((finding, index) => ({ file, index, finding })));
+  return GUARDDUTY_FINDING_FILES.flatMap((file) =>
+    readNdjson(file).map((finding, index) => ({ file, index, finding })),
+  );
 }
 
 export const ADMIN_ACCOUNT = '999988887777';
@@ -63,7 +65,9 @@ export function wrapFinding(finding: Json, overrides: Json = {}): Json {
 
 /** Every row of the finding-type table: type, resource type, default severity. */
 export function findingTypes(): Array<{ type: string; resourceType: string; severity: string; status: string }> {
-  const [, ...rows] = readFileSync(join(SHARED, 'data', 'guardduty-finding-types.tsv'), 'utf8').trim().split('\n');
+  const [, ...rows] = readFileSync(join(SHARED, 'data', 'guardduty-finding-types.tsv'), 'utf8')
+    .trim()
+    .split('\n');
   return rows.map((row) => {
     const [type = '', resourceType = '', severity = '', , status = ''] = row.split('\t');
     return { type, resourceType, severity, status };

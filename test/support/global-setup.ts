@@ -21,7 +21,11 @@ export default async function globalSetup(): Promise<void> {
   let adminUrl = process.env.DATABASE_URL;
   if (!adminUrl) {
     const dir = mkdtempSync('/tmp/kanshi-test-pg-');
-    const pg = await startEmbeddedPostgres({ dataDir: join(dir, 'data'), port: await freePort(), database: 'postgres' });
+    const pg = await startEmbeddedPostgres({
+      dataDir: join(dir, 'data'),
+      port: await freePort(),
+      database: 'postgres',
+    });
     adminUrl = pg.url;
     process.env[ENV_EMBEDDED_DIR] = dir;
     (globalThis as { __kanshiStopPg?: () => Promise<void> }).__kanshiStopPg = pg.stop;
