@@ -59,8 +59,9 @@ export function buildApp(deps: AppDeps): KanshiApp {
   const slackOpts = { token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, timeoutMs: config.SLACK_TIMEOUT_MS };
   const slackSurface = new WebApiSlackSurface(createSlackClient(slackOpts));
   const ingestStore = new PgIngestStore(db.pool);
+  const cardStore = new PrismaCardStore(db.prisma);
   const cardSync = new CardSync({
-    store: new PrismaCardStore(db.prisma),
+    store: cardStore,
     slack: slackSurface,
     pacer: new PgLanePacer(db.pool, config.SLACK_CHANNEL_INTERVAL_MS),
     clock,
@@ -111,7 +112,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     // (and queue cards) during a Slack outage.
     tokenVerificationEnabled: false,
   });
-  registerListeners(bolt, { logger });
+  registerListeners(bolt, { logger, alerts: cardStore, render: (alert) => cardSync.render(alert) });
 
   const server = createServer(receiver.requestListener);
   // EventBridge waits 5 s; a request slower than this is abandoned anyway.

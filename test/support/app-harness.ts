@@ -47,7 +47,10 @@ export interface Harness {
   logs: string[];
   post(path: string, body: string | Buffer, headers?: Record<string, string>): Promise<Response>;
   ingest(event: unknown, headers?: Record<string, string>): Promise<{ status: number; body: Record<string, unknown> }>;
-  /** Stops the app only (the database and fake Slack stay), as a process restart would. */
+  /**
+   * Stops the app only (the database and fake Slack stay), as a process
+   * restart would; the new process runs the worker.
+   */
   restart(overrides?: Record<string, string>): Promise<void>;
   close(): Promise<void>;
 }
@@ -73,7 +76,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   });
 
-  const make = (extra: Record<string, string> = {}): KanshiApp => {
+  const make = (extra: Record<string, string> = {}, runWorker = opts.runWorker ?? true): KanshiApp => {
     const config = loadConfig({
       SLACK_BOT_TOKEN: BOT_TOKEN,
       SLACK_SIGNING_SECRET: SIGNING_SECRET,
@@ -95,7 +98,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       routing: new RoutingTable(parseAccountsFile(ACCOUNTS_YAML, 'accounts.yml'), DEFAULT_CHANNEL),
       logger: createLogger('debug', sink),
       migrationsDir: MIGRATIONS_DIR,
-      runWorker: opts.runWorker ?? true,
+      runWorker,
     });
   };
 
@@ -125,7 +128,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
     async restart(overrides = {}) {
       await app.stop();
-      app = make(overrides);
+      app = make(overrides, true);
       ({ port } = await app.start(0));
     },
     async close() {

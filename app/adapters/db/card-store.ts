@@ -1,13 +1,24 @@
 /** Alert state the card job reads and writes, through Prisma. */
 import type { Finding } from '../../domain/finding';
+import type { AlertReader } from '../../ports/alert-reader';
 import type { AlertForCard, CardStore } from '../../ports/card-store';
-import type { PrismaClient } from './generated/client';
+import type { Alert, PrismaClient } from './generated/client';
 
-export class PrismaCardStore implements CardStore {
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export class PrismaCardStore implements CardStore, AlertReader {
   constructor(private readonly prisma: PrismaClient) {}
 
   async load(alertId: string): Promise<AlertForCard | undefined> {
-    const a = await this.prisma.alert.findUnique({ where: { id: alertId } });
+    return this.toCard(await this.prisma.alert.findUnique({ where: { id: alertId } }));
+  }
+
+  async findByRef(ref: string): Promise<AlertForCard | undefined> {
+    const where = UUID.test(ref) ? { OR: [{ id: ref }, { findingId: ref }] } : { findingId: ref };
+    return this.toCard(await this.prisma.alert.findFirst({ where }));
+  }
+
+  private toCard(a: Alert | null): AlertForCard | undefined {
     if (!a) return undefined;
     return {
       id: a.id,

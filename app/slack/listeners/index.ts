@@ -4,12 +4,14 @@
  */
 import type { App } from '@slack/bolt';
 import type { Logger } from '../../ports/logger';
+import { type AlertCommandDeps, registerAlertCommand } from './commands/alert';
 
-export interface ListenerDeps {
+export interface ListenerDeps extends AlertCommandDeps {
   logger: Logger;
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
+  registerAlertCommand(app, deps);
   app.error(async (error) => {
     deps.logger.error(
       { err: { code: (error as { code?: string }).code, message: error.message } },
