@@ -9,7 +9,7 @@ import { type EmbeddedPg, startEmbeddedPostgres } from './adapters/db/embedded-p
 import { migrate } from './adapters/db/migrate';
 import { buildApp } from './build-app';
 import { AccountsFileError, loadAccountsFile } from './config/accounts-file';
-import { ConfigError, loadConfig } from './config/env';
+import { type Config, ConfigError, loadConfigFromProcess } from './config/env';
 import { RoutingTable } from './domain/routing';
 import { createLogger } from './logging';
 
@@ -17,10 +17,10 @@ const ROOT = resolve(__dirname, '..', '..');
 const MIGRATIONS_DIR = resolve(ROOT, 'prisma', 'migrations');
 
 async function main(): Promise<void> {
-  let config: ReturnType<typeof loadConfig>;
+  let config: Config;
   let routing: RoutingTable;
   try {
-    config = loadConfig(process.env);
+    config = loadConfigFromProcess();
     routing = new RoutingTable(loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE)), config.DEFAULT_CHANNEL_ID);
   } catch (err) {
     if (err instanceof ConfigError || err instanceof AccountsFileError) {

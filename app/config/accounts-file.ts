@@ -21,7 +21,7 @@ const accountEntry = z.looseObject({
 });
 
 export class AccountsFileError extends Error {
-  readonly code = 'KANSHI_ACCOUNTS_FILE_INVALID';
+  readonly code = 'kanshi_accounts_file_invalid';
   constructor(
     readonly file: string,
     readonly problems: string[],

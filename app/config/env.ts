@@ -54,11 +54,8 @@ export const envSchema = z.object({
 
 export type Config = z.infer<typeof envSchema>;
 
-/** Names of variables whose values must never be logged. */
-export const SECRET_VARIABLES = ['SLACK_BOT_TOKEN', 'SLACK_SIGNING_SECRET', 'INGEST_API_KEY', 'DATABASE_URL'] as const;
-
 export class ConfigError extends Error {
-  readonly code = 'KANSHI_CONFIG_INVALID';
+  readonly code = 'kanshi_config_invalid';
   constructor(readonly problems: string[]) {
     super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';
@@ -77,4 +74,21 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     return missing ? `${name} is required` : `${name} ${issue.message}`;
   });
   throw new ConfigError(problems);
+}
+
+/** The process environment, parsed. The only place Kanshi reads process.env. */
+export function loadConfigFromProcess(): Config {
+  return loadConfig(process.env);
+}
+
+/** Just the database variables, for tools such as `npm run db:migrate`. */
+export function loadDatabaseConfig(): Pick<Config, 'DATABASE_URL' | 'EMBEDDED_PG_DIR' | 'EMBEDDED_PG_PORT'> {
+  const cleaned = Object.fromEntries(Object.entries(process.env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = envSchema
+    .pick({ DATABASE_URL: true, EMBEDDED_PG_DIR: true, EMBEDDED_PG_PORT: true })
+    .safeParse(cleaned);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${String(i.path[0])} ${i.message}`));
+  }
+  return parsed.data;
 }

@@ -13,7 +13,7 @@ import { parseTimestamp } from './timestamps';
 export const GUARDDUTY_SOURCE = 'aws.guardduty';
 export const GUARDDUTY_DETAIL_TYPE = 'GuardDuty Finding';
 
-const REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+const REGION = /^[a-z]{2}(-[a-z]+){1,3}-\d{1,2}$/;
 const ACCOUNT = /^\d{12}$/;
 
 const timestamp = z.unknown().transform((v, ctx) => {
@@ -34,7 +34,7 @@ const envelopeSchema = z.looseObject({
   source: z.string().min(1).max(256),
   account: z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id'),
   time: z.string().max(64),
-  region: z.string().regex(REGION, 'must be an AWS region such as us-east-1'),
+  region: z.string().max(32).regex(REGION, 'must be an AWS region such as us-east-1'),
   resources: z.array(z.unknown()).optional(),
   detail: z.record(z.string(), z.unknown()),
 });
@@ -42,7 +42,7 @@ const envelopeSchema = z.looseObject({
 const detailSchema = z.looseObject({
   schemaVersion: z.string().optional(),
   accountId: z.string().regex(ACCOUNT, 'must be a 12-digit AWS account id'),
-  region: z.string().regex(REGION, 'must be an AWS region such as us-east-1'),
+  region: z.string().max(32).regex(REGION, 'must be an AWS region such as us-east-1'),
   partition: z.string().max(32).optional().catch(undefined),
   // Finding ids are 32 hex characters; we allow a little more, but only what is
   // safe in URLs, job keys and Slack text.
@@ -114,23 +114,20 @@ export function parseEvent(body: unknown): ParseResult {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) {
     return { kind: 'invalid', issues: [{ path: '(body)', message: 'must be one EventBridge event (a JSON object)' }] };
   }
+  const detail = (body as { detail?: unknown }).detail;
+  const pascal =
+    typeof detail === 'object' && detail !== null && ('Id' in detail || 'AccountId' in detail)
+      ? 'detail uses PascalCase keys (GetFindings API output); EventBridge sends camelCase finding JSON'
+      : undefined;
   const env = envelopeSchema.safeParse(body);
-  if (!env.success) return { kind: 'invalid', issues: toIssues(env.error) };
+  if (!env.success) return { kind: 'invalid', issues: toIssues(env.error), ...(pascal ? { hint: pascal } : {}) };
   const e = env.data;
   if (e.source !== GUARDDUTY_SOURCE || e['detail-type'] !== GUARDDUTY_DETAIL_TYPE) {
     return { kind: 'unsupported', source: e.source, detailType: e['detail-type'] };
   }
   const det = detailSchema.safeParse(e.detail);
-  if (!det.success) {
-    const pascal = 'Id' in e.detail || 'AccountId' in e.detail;
-    return {
-      kind: 'invalid',
-      issues: toIssues(det.error, ['detail']),
-      ...(pascal
-        ? { hint: 'detail uses PascalCase keys (GetFindings API output); EventBridge sends camelCase finding JSON' }
-        : {}),
-    };
-  }
+  if (!det.success)
+    return { kind: 'invalid', issues: toIssues(det.error, ['detail']), ...(pascal ? { hint: pascal } : {}) };
   const d = det.data;
   const finding: Finding = {
     source: GUARDDUTY_SOURCE,

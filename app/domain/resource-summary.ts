@@ -11,7 +11,10 @@ const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !
 const MAX_VALUE = 300;
 
 function str(v: unknown): string | undefined {
-  if (typeof v === 'string' && v.length > 0) return v.length > MAX_VALUE ? `${v.slice(0, MAX_VALUE)}…` : v;
+  if (typeof v === 'string' && v.length > 0) {
+    // Cut by code point, so an emoji is never split into a lone surrogate.
+    return v.length > MAX_VALUE ? `${Array.from(v).slice(0, MAX_VALUE).join('')}…` : v;
+  }
   if (typeof v === 'number' && Number.isFinite(v)) return String(v);
   return undefined;
 }

@@ -17,12 +17,15 @@ export function parseTimestamp(value: unknown): string | undefined {
   if (!m) return undefined;
   const [, date, time, fraction = '', zone = 'Z'] = m;
   const millis = `${fraction}000`.slice(0, 3);
+  // Date rolls impossible days over (2019-02-30 becomes 2019-03-02): refuse them.
+  const calendar = new Date(`${date}T00:00:00Z`);
+  if (Number.isNaN(calendar.getTime()) || calendar.toISOString().slice(0, 10) !== date) return undefined;
   return toIso(new Date(`${date}T${time}.${millis}${zone}`));
 }
 
 function toIso(d: Date): string | undefined {
   const t = d.getTime();
-  // Reject the impossible (2019-02-30 rolls over in Date; out-of-range years).
+  // Reject out-of-range years (and anything Date could not read).
   if (Number.isNaN(t) || t < Date.UTC(2000, 0, 1) || t > Date.UTC(2200, 0, 1)) return undefined;
   return d.toISOString();
 }

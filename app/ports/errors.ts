@@ -2,7 +2,7 @@
 
 /** Storage cannot be reached right now (a transient condition: retry later). */
 export class StorageUnavailableError extends Error {
-  readonly code = 'KANSHI_STORAGE_UNAVAILABLE';
+  readonly code = 'kanshi_storage_unavailable';
   constructor(override readonly cause: unknown) {
     super('storage unavailable');
     this.name = 'StorageUnavailableError';

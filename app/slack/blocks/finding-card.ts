@@ -37,7 +37,8 @@ const CONSOLE_HOSTS: Record<string, string> = {
 
 /** The finding in the GuardDuty console of its region (regions are validated at parse). */
 export function consoleUrl(f: Finding): string {
-  const host = CONSOLE_HOSTS[f.partition] ?? CONSOLE_HOSTS.aws;
+  // Own properties only: a partition of "constructor" must not pick up Object's.
+  const host = Object.hasOwn(CONSOLE_HOSTS, f.partition) ? CONSOLE_HOSTS[f.partition] : CONSOLE_HOSTS.aws;
   const region = encodeURIComponent(f.region);
   return `https://${region}.${host}/guardduty/home?region=${region}#/findings?macros=current&fId=${encodeURIComponent(f.id)}`;
 }
@@ -49,6 +50,17 @@ function field(label: string, valueMrkdwn: string): { type: 'mrkdwn'; text: stri
 
 /** An escaped value fitted so that label + value stay within a field's limit. */
 const value = (raw: string, room = 300) => escapeAndFit(raw, room);
+
+/** Joins whole lines while they fit: cutting mid-line could split our own markup. */
+function fitLines(lines: string[], limit: number): string {
+  let out = '';
+  for (const line of lines) {
+    const next = out ? `${out}\n${line}` : line;
+    if (next.length > limit) break;
+    out = next;
+  }
+  return out;
+}
 
 export function buildFindingCard(input: CardInput): CardMessage {
   const { finding: f } = input;
@@ -97,7 +109,7 @@ export function buildFindingCard(input: CardInput): CardMessage {
     blocks.push({
       type: 'section',
       block_id: BLOCK_IDS.cardResource,
-      text: { type: 'mrkdwn', text: lines.join('\n') },
+      text: { type: 'mrkdwn', text: fitLines(lines, LIMITS.sectionText) },
     });
   }
 

@@ -60,7 +60,7 @@ export function link(url: string, label: string): string {
 /** Slack renders <!date^…> in each reader's own time zone, with a fallback. */
 export function slackDate(iso: string): string {
   const seconds = Math.floor(Date.parse(iso) / 1000);
-  if (!Number.isFinite(seconds)) return escapeMrkdwn(iso);
+  if (!Number.isFinite(seconds)) return escapeAndFit(iso, 64);
   const fallback = new Date(seconds * 1000).toISOString().replace('T', ' ').slice(0, 16);
   return `<!date^${seconds}^{date_short_pretty} {time}|${fallback} UTC>`;
 }
