@@ -9,6 +9,8 @@ module.exports = {
     // compiler into require(), which Jest's module system can load.
     '^.+\\.ts$': ['ts-jest', { diagnostics: false, tsconfig: { module: 'commonjs', moduleResolution: 'node10' } }],
   },
+  // The generated Prisma client imports its siblings as './x.js'; they are .ts files here.
+  moduleNameMapper: { '^(\\.{1,2}/.*)\\.js$': '$1' },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 30000,

@@ -127,6 +127,9 @@ export function buildApp(deps: AppDeps): KanshiApp {
     cardSync,
     server,
     async start(port) {
+      // Prisma compiles its query engine on first use; pay that now, not
+      // between a channel's pacing slot and the post it was reserved for.
+      await db.prisma.alert.findFirst({ select: { id: true } }).catch(() => undefined);
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
         server.listen(port, () => resolve());

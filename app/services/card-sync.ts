@@ -58,10 +58,16 @@ export class CardSync {
       }
     }
 
-    const slot = await pacer.reserve(target);
-    if (!slot.ok) return { kind: 'defer', until: slot.waitUntil };
+    const card = this.render(alert);
     await store.beginPost(alert.id, target);
-    const res = await slack.postCard(target, this.render(alert));
+    // The slot is taken last, right before the call, so the spacing Slack
+    // sees is the spacing we reserved.
+    const slot = await pacer.reserve(target);
+    if (!slot.ok) {
+      await store.clearPostStarted(alert.id);
+      return { kind: 'defer', until: slot.waitUntil };
+    }
+    const res = await slack.postCard(target, card);
     if (res.ok) {
       await store.recordPosted(alert.id, res.value.channelId, res.value.ts, alert.revision);
       logger.info({ alertId: alert.id, channel: res.value.channelId, ts: res.value.ts }, 'card posted');
@@ -71,9 +77,10 @@ export class CardSync {
   }
 
   private async update(alert: AlertForCard, channelId: string, ts: string): Promise<JobOutcome> {
+    const card = this.render(alert);
     const slot = await this.deps.pacer.reserve(channelId);
     if (!slot.ok) return { kind: 'defer', until: slot.waitUntil };
-    const res = await this.deps.slack.updateCard(channelId, ts, this.render(alert));
+    const res = await this.deps.slack.updateCard(channelId, ts, card);
     if (res.ok) {
       await this.deps.store.recordUpdated(alert.id, alert.revision);
       return { kind: 'done' };

@@ -193,3 +193,36 @@ describe('when Kanshi restarts or loses a response', () => {
     }
   });
 });
+
+describe('pacing and shutdown', () => {
+  it('posts to one channel no faster than Slack allows, so Slack never has to refuse', async () => {
+    const h = await startHarness({ env: { SLACK_CHANNEL_INTERVAL_MS: '1100', WORKER_CONCURRENCY: '4' } });
+    try {
+      h.slack.enforcePostRate({ perChannelPerSecond: 1 });
+      const ids: unknown[] = [];
+      for (let i = 0; i < 4; i++) ids.push((await h.ingest(wrapFinding(finding()))).body.alertId);
+      await eventually(async () => ids.every((id) => cardsFor(h, id).length === 1), 15_000);
+      const posts = h.slack.callsTo('chat.postMessage');
+      expect(posts.map((p) => p.status)).toEqual([200, 200, 200, 200]);
+      const gaps = posts.slice(1).map((p, i) => p.at - (posts[i]?.at ?? 0));
+      expect(Math.min(...gaps)).toBeGreaterThanOrEqual(950);
+    } finally {
+      await h.close();
+    }
+  });
+
+  it('finishes a card in flight before stopping', async () => {
+    const h = await startHarness();
+    try {
+      h.slack.failNext('chat.postMessage', { kind: 'delay', ms: 700 });
+      const { body } = await h.ingest(wrapFinding(finding()));
+      await h.slack.waitFor(() => h.slack.callsTo('chat.postMessage').length === 1);
+      await h.app.stop();
+      // stop() returned only after the post was answered and recorded.
+      expect((await alertRow(h, body.alertId)).card_ts).toBe(cardsFor(h, body.alertId)[0]?.ts);
+      expect((await jobOf(h, body.alertId)).status).toBe('done');
+    } finally {
+      await h.close();
+    }
+  });
+});

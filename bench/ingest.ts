@@ -1,0 +1,497 @@
+/**
+ * `npm run bench:ingest`: how fast Kanshi takes GuardDuty findings in, against
+ * a real PostgreSQL.
+ *
+ *   A  paced       open loop at 300 requests/s (EventBridge's default API
+ *                  destination rate): the latency EventBridge would see.
+ *   B  saturation  closed loop, BENCH_CONCURRENCY senders: the most the app
+ *                  absorbs.
+ *   C  baseline    the same closed loop as plain single-row INSERTs through a
+ *                  pg pool of the app's size: what this database allows at
+ *                  best, so B can be read as a fraction of it.
+ *
+ * The app runs in this process (Bolt, HTTP server, ingest, the card worker
+ * posting to a local FakeSlack); the load generator runs in a worker thread
+ * (bench/support.ts). Environment: DATABASE_URL (absent: an embedded
+ * PostgreSQL under /tmp), BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
+ * BENCH_WORKER (1; 0 runs the app without its card worker, to tell its cost
+ * apart), and the app's own DATABASE_POOL_SIZE, WORKER_CONCURRENCY,
+ * WORKER_POLL_MS, SLACK_CHANNEL_INTERVAL_MS.
+ */
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { Client, Pool } from 'pg';
+import { type Database, openDatabase } from '../app/adapters/db/database';
+import { startEmbeddedPostgres } from '../app/adapters/db/embedded-postgres';
+import { migrate } from '../app/adapters/db/migrate';
+import { buildApp, type KanshiApp } from '../app/build-app';
+import { type Config, loadConfig } from '../app/config/env';
+import { type AccountRoute, RoutingTable } from '../app/domain/routing';
+import { createLogger } from '../app/logging';
+import { FakeSlack } from '../test/fakes/fake-slack';
+import type { Json } from '../test/support/fixtures';
+import { eventFactory, type LoadSpec, type PhaseSummary, runLoadInWorker, type Sample, summarise } from './support';
+
+/** EventBridge API destinations default to 300 invocations per second. */
+const PACED_RATE_PER_S = 300;
+const ACCOUNT_COUNT = 20;
+const MAX_SOCKETS = 64;
+const BOT_TOKEN = 'xoxb-bench-token';
+const DEFAULT_CHANNEL = 'C0BENCHDEF1';
+const FIXTURE = 'guardduty/aws-samples-amazon-guardduty-automated-response-sample.ndjson';
+
+/** The repository root: the nearest directory above this file holding package.json (works from dist/ too). */
+function findRoot(from: string): string {
+  let dir = from;
+  while (!existsSync(join(dir, 'package.json'))) {
+    const up = dirname(dir);
+    if (up === dir) throw new Error(`no package.json above ${from}`);
+    dir = up;
+  }
+  return dir;
+}
+const ROOT = findRoot(__dirname);
+const MIGRATIONS_DIR = join(ROOT, 'prisma', 'migrations');
+const FIXTURES_DIR = resolve(ROOT, '..', 'shared', 'fixtures');
+const RESULTS_DIR = join(ROOT, 'bench', 'results');
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in [${min}, ${max}]`);
+  return n;
+}
+
+const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
+
+function readSettings(): { seconds: number; concurrency: number; runWorker: boolean } {
+  try {
+    return {
+      seconds: intEnv('BENCH_SECONDS', 20, 1, 600),
+      concurrency: intEnv('BENCH_CONCURRENCY', 32, 1, 1024),
+      runWorker: intEnv('BENCH_WORKER', 1, 0, 1) === 1,
+    };
+  } catch (err) {
+    log((err as Error).message);
+    process.exit(1);
+  }
+}
+const SETTINGS = readSettings();
+
+/** Cleanups run last-in first-out, each bounded so a stuck one cannot hang the exit. */
+const cleanups: Array<{ name: string; run: () => Promise<void> }> = [];
+async function cleanUp(): Promise<void> {
+  while (cleanups.length > 0) {
+    const c = cleanups.pop();
+    if (!c) break;
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('timed out after 30 s')), 30_000);
+    });
+    await Promise.race([c.run(), timeout])
+      .catch((err: unknown) => log(`cleanup "${c.name}" failed: ${(err as Error).message}`))
+      .finally(() => clearTimeout(timer));
+  }
+}
+
+// ---------------------------------------------------------------------------
+// PostgreSQL
+// ---------------------------------------------------------------------------
+
+interface BenchServer {
+  kind: 'DATABASE_URL' | 'embedded';
+  url: string;
+}
+
+function withDatabase(url: string, database: string): string {
+  const u = new URL(url);
+  u.pathname = `/${database}`;
+  return u.toString();
+}
+
+async function freePort(): Promise<number> {
+  return new Promise<number>((resolvePort, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const address = srv.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      srv.close(() => resolvePort(port));
+    });
+  });
+}
+
+/** A fresh database named kanshi_bench_<random>: on DATABASE_URL's server, or in an embedded PostgreSQL. */
+async function openBenchServer(): Promise<BenchServer> {
+  const name = `kanshi_bench_${randomBytes(5).toString('hex')}`;
+  const given = process.env.DATABASE_URL;
+  if (given) {
+    const admin = new Client({ connectionString: given, connectionTimeoutMillis: 5000 });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE DATABASE ${name}`);
+    } finally {
+      await admin.end();
+    }
+    cleanups.push({
+      name: `drop database ${name}`,
+      run: async () => {
+        const c = new Client({ connectionString: given, connectionTimeoutMillis: 5000 });
+        await c.connect();
+        try {
+          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+        } finally {
+          await c.end();
+        }
+      },
+    });
+    return { kind: 'DATABASE_URL', url: withDatabase(given, name) };
+  }
+  const tmp = mkdtempSync('/tmp/kanshi-bench-');
+  cleanups.push({ name: `remove ${tmp}`, run: async () => rmSync(tmp, { recursive: true, force: true }) });
+  log(`no DATABASE_URL: starting an embedded PostgreSQL in ${tmp}`);
+  const pg = await startEmbeddedPostgres({ dataDir: join(tmp, 'data'), port: await freePort(), database: name });
+  cleanups.push({ name: 'stop embedded PostgreSQL', run: () => pg.stop() });
+  return { kind: 'embedded', url: pg.url };
+}
+
+// ---------------------------------------------------------------------------
+// Phase C: the baseline
+// ---------------------------------------------------------------------------
+
+/**
+ * The cheapest durable write this database allows per event: one autocommit
+ * INSERT of a payload the size of a real event (one round trip, one commit,
+ * i.e. one WAL flush), from `concurrency` closed-loop callers through a pool
+ * of the app's size. Same callers, same pool size, same commit count per
+ * event as the app's ingest statement: so saturation ÷ baseline is the share
+ * of the database's write capacity that Kanshi's ingest path achieves, and
+ * the gap is what HTTP, validation and the three-table write cost.
+ */
+async function runBaseline(
+  url: string,
+  poolSize: number,
+  concurrency: number,
+  seconds: number,
+  nextPayload: () => string,
+): Promise<PhaseSummary> {
+  const pool = new Pool({ connectionString: url, max: poolSize, application_name: 'kanshi-bench-baseline' });
+  try {
+    await pool.query('CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload jsonb NOT NULL)');
+    const insert = (payload: string) =>
+      pool.query({
+        name: 'bench_baseline_insert',
+        text: 'INSERT INTO bench_baseline (payload) VALUES ($1)',
+        values: [payload],
+      });
+    // Warm up: open every pooled connection and prepare the statement, as
+    // the app's pool is warm by the time phase B runs.
+    await Promise.all(Array.from({ length: concurrency * 4 }, () => insert(nextPayload())));
+
+    const samples: Sample[] = [];
+    let firstError: string | undefined;
+    const start = performance.now();
+    const end = start + seconds * 1000;
+    const caller = async () => {
+      while (performance.now() < end) {
+        const payload = nextPayload();
+        const t = performance.now();
+        try {
+          await insert(payload);
+          samples.push({ latencyMs: performance.now() - t, status: 200 });
+        } catch (err) {
+          samples.push({ latencyMs: performance.now() - t, status: 0 });
+          firstError ??= (err as Error).message;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, caller));
+    const summary = summarise(samples, performance.now() - start);
+    if (firstError !== undefined) summary.firstError = firstError;
+    return summary;
+  } finally {
+    await pool.end();
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Output
+// ---------------------------------------------------------------------------
+
+interface PhaseRow {
+  phase: string;
+  mode: string;
+  summary: PhaseSummary;
+}
+
+const fmt = (n: number | undefined, digits = 1) => (n === undefined || Number.isNaN(n) ? '-' : n.toFixed(digits));
+
+function table(rows: readonly PhaseRow[]): string {
+  const head = ['phase', 'mode', 'ok/s', 'p50 ms', 'p90 ms', 'p99 ms', 'max ms', 'non-2xx', 'requests'];
+  const body = rows.map((r) => [
+    r.phase,
+    r.mode,
+    fmt(r.summary.okPerS),
+    fmt(r.summary.p50Ms),
+    fmt(r.summary.p90Ms),
+    fmt(r.summary.p99Ms),
+    fmt(r.summary.maxMs),
+    String(r.summary.nonOk),
+    String(r.summary.requests),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((row) => (row[i] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells.map((c, i) => (i < 2 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+  return [line(head), line(widths.map((w) => '-'.repeat(w))), ...body.map(line)].join('\n');
+}
+
+// ---------------------------------------------------------------------------
+// The run
+// ---------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const { seconds, concurrency, runWorker } = SETTINGS;
+  const startedAt = new Date();
+
+  // Peak RSS of the whole process (app, worker thread, pg clients); sampled
+  // on the main thread, so a sample can be late while the loop is busy.
+  let peakRss = process.memoryUsage().rss;
+  const rssTimer = setInterval(() => {
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 100);
+  cleanups.push({ name: 'rss sampler', run: async () => clearInterval(rssTimer) });
+
+  const server = await openBenchServer();
+
+  const slack = new FakeSlack({ token: BOT_TOKEN });
+  await slack.start();
+  cleanups.push({ name: 'stop FakeSlack', run: () => slack.stop() });
+
+  const apiKey = randomBytes(24).toString('hex');
+  // The app's own configuration, from its own parser; only the tuning knobs
+  // are taken from the environment.
+  const tunables = ['DATABASE_POOL_SIZE', 'WORKER_CONCURRENCY', 'WORKER_POLL_MS', 'SLACK_CHANNEL_INTERVAL_MS'];
+  const config: Config = loadConfig({
+    ...Object.fromEntries(tunables.map((k) => [k, process.env[k]])),
+    DATABASE_URL: server.url,
+    SLACK_BOT_TOKEN: BOT_TOKEN,
+    SLACK_SIGNING_SECRET: 'bench-signing-secret',
+    SLACK_API_URL: slack.apiUrl,
+    INGEST_API_KEY: apiKey,
+    DEFAULT_CHANNEL_ID: DEFAULT_CHANNEL,
+    SECURITY_CHANNEL_ID: 'C0BENCHSEC1',
+    LOG_LEVEL: 'silent',
+  });
+
+  const db: Database = openDatabase({ url: server.url, poolSize: config.DATABASE_POOL_SIZE });
+  cleanups.push({ name: 'close app database pool', run: () => db.close() });
+  const applied = await migrate(db.pool, MIGRATIONS_DIR);
+  log(`migrated (${applied.length} migrations)`);
+
+  // 20 member accounts, each with its own channel, so cards spread over
+  // 20 Slack lanes as in an organization.
+  const accounts = Array.from({ length: ACCOUNT_COUNT }, (_, i) => String(100000000000 + i * 7919));
+  const routes: AccountRoute[] = accounts.map((accountId, i) => ({
+    accountId,
+    channelId: `C0BENCH${String(i).padStart(4, '0')}`,
+    enabled: true,
+  }));
+  const app: KanshiApp = buildApp({
+    config,
+    db,
+    routing: new RoutingTable(routes, DEFAULT_CHANNEL),
+    logger: createLogger('silent'),
+    migrationsDir: MIGRATIONS_DIR,
+    runWorker,
+  });
+  const { port } = await app.start(0);
+  let appStopped = false;
+  cleanups.push({
+    name: 'stop app',
+    run: async () => {
+      if (!appStopped) await app.stop();
+    },
+  });
+  log(`kanshi listening on 127.0.0.1:${port}; ${seconds} s per phase, concurrency ${concurrency}`);
+
+  const firstLine = readFileSync(join(FIXTURES_DIR, FIXTURE), 'utf8').split('\n')[0] ?? '';
+  const baseFinding = JSON.parse(firstLine) as Json;
+  const sampleBody = eventFactory(baseFinding, accounts)().body;
+  const job = (spec: LoadSpec) => ({
+    spec,
+    port,
+    apiKey,
+    baseFinding,
+    accounts,
+    maxSockets: MAX_SOCKETS,
+  });
+  // Bound: the phase itself, the last requests' timeout, and slack.
+  const phaseTimeoutMs = (s: number) => s * 1000 + 60_000;
+
+  const accepted = new Set<string>();
+  // Main-thread event-loop delay during a phase: high values mean the app's
+  // own thread (CPU, GC) rather than the database made requests wait. The
+  // histogram records whole timer intervals, so the resolution is taken off.
+  const LOOP_RESOLUTION_MS = 10;
+  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
+  const run = async (spec: LoadSpec, timeoutMs: number): Promise<PhaseSummary> => {
+    loop.reset();
+    loop.enable();
+    try {
+      const r = await runLoadInWorker(job(spec), timeoutMs);
+      for (const id of r.acceptedIds) accepted.add(id);
+      return { ...r.summary, loopDelayP99Ms: lagMs(loop.percentile(99)), loopDelayMaxMs: lagMs(loop.max) };
+    } finally {
+      loop.disable();
+    }
+  };
+
+  // Warm-up (not reported): JIT, the app's pool connections, prepared statements.
+  log('warm-up (2 s)');
+  await run({ mode: 'closed', concurrency: 8, seconds: 2 }, phaseTimeoutMs(2));
+
+  log(`phase A: paced, open loop at ${PACED_RATE_PER_S}/s for ${seconds} s`);
+  const paced = await run({ mode: 'open', ratePerS: PACED_RATE_PER_S, seconds }, phaseTimeoutMs(seconds));
+  log(`phase B: saturation, closed loop with ${concurrency} senders for ${seconds} s`);
+  const saturation = await run({ mode: 'closed', concurrency, seconds }, phaseTimeoutMs(seconds));
+  const cardsPosted = slack.callsTo('chat.postMessage').length;
+
+  // Every 2xx must be a stored alert: the database is fresh, so the alert
+  // count must equal the distinct accepted ids, and each of them must be there.
+  const ids = [...accepted];
+  const counts = await db.pool.query<{ total: number; matched: number }>(
+    'SELECT (SELECT count(*) FROM alert)::int AS total, (SELECT count(*) FROM alert WHERE finding_id = ANY($1))::int AS matched',
+    [ids],
+  );
+  const verification = {
+    acceptedDistinct: ids.length,
+    alerts: counts.rows[0]?.total ?? -1,
+    acceptedFound: counts.rows[0]?.matched ?? -1,
+    ok: false,
+  };
+  verification.ok = verification.alerts === ids.length && verification.acceptedFound === ids.length;
+
+  // Stop the app (its card worker still has a backlog) before the baseline,
+  // so the baseline has the database to itself.
+  log('stopping app');
+  await app.stop();
+  appStopped = true;
+
+  log(`phase C: baseline, ${concurrency} callers, pool of ${config.DATABASE_POOL_SIZE}, for ${seconds} s`);
+  const nextPayload = () => eventFactory(baseFinding, accounts)().body;
+  const baseline = await runBaseline(server.url, config.DATABASE_POOL_SIZE, concurrency, seconds, nextPayload);
+
+  const facts = await db.pool.query<{ version: string; sync: string; fsync: string; shared_buffers: string }>(
+    `SELECT version(), current_setting('synchronous_commit') AS sync, current_setting('fsync') AS fsync,
+            current_setting('shared_buffers') AS shared_buffers`,
+  );
+  const cpuList = cpus();
+  const machine = {
+    cpus: cpuList.length,
+    cpuModel: cpuList[0]?.model ?? 'unknown',
+    totalMemoryGiB: Number((totalmem() / 2 ** 30).toFixed(1)),
+    node: process.version,
+    postgres: facts.rows[0]?.version ?? 'unknown',
+    postgresSettings: {
+      synchronous_commit: facts.rows[0]?.sync,
+      fsync: facts.rows[0]?.fsync,
+      shared_buffers: facts.rows[0]?.shared_buffers,
+    },
+  };
+  const benchConfig = {
+    database: server.kind,
+    seconds,
+    concurrency,
+    pacedRatePerS: PACED_RATE_PER_S,
+    maxSockets: MAX_SOCKETS,
+    accounts: ACCOUNT_COUNT,
+    cardWorker: runWorker,
+    eventBytes: Buffer.byteLength(sampleBody),
+    fixture: `${FIXTURE}#0`,
+    app: {
+      DATABASE_POOL_SIZE: config.DATABASE_POOL_SIZE,
+      WORKER_CONCURRENCY: config.WORKER_CONCURRENCY,
+      WORKER_POLL_MS: config.WORKER_POLL_MS,
+      SLACK_CHANNEL_INTERVAL_MS: config.SLACK_CHANNEL_INTERVAL_MS,
+    },
+  };
+  const ratio = baseline.okPerS > 0 ? saturation.okPerS / baseline.okPerS : Number.NaN;
+  const rows: PhaseRow[] = [
+    { phase: 'A paced', mode: `open ${PACED_RATE_PER_S}/s`, summary: paced },
+    { phase: 'B saturation', mode: `closed c=${concurrency}`, summary: saturation },
+    { phase: 'C baseline', mode: `INSERT c=${concurrency} pool=${config.DATABASE_POOL_SIZE}`, summary: baseline },
+  ];
+
+  const out = [
+    '',
+    `Kanshi ingest benchmark, ${startedAt.toISOString()}`,
+    `machine: ${machine.cpus} x ${machine.cpuModel}, ${machine.totalMemoryGiB} GiB, node ${machine.node}`,
+    `postgres: ${machine.postgres} (${server.kind}; synchronous_commit=${machine.postgresSettings.synchronous_commit}, fsync=${machine.postgresSettings.fsync}, shared_buffers=${machine.postgresSettings.shared_buffers})`,
+    `config: ${JSON.stringify(benchConfig)}`,
+    '',
+    table(rows),
+    '',
+    `saturation ÷ baseline: ${fmt(saturation.okPerS)} / ${fmt(baseline.okPerS)} = ${fmt(ratio, 2)}`,
+    `paced: achieved ${fmt(paced.okPerS)} 2xx/s of ${PACED_RATE_PER_S} offered; generator send lag p99 ${fmt(paced.sendLagP99Ms)} ms, max ${fmt(paced.sendLagMaxMs)} ms`,
+    ...rows
+      .filter((r) => r.summary.nonOk > 0)
+      .map((r) => `${r.phase}: non-2xx ${JSON.stringify(r.summary.nonOkByStatus)}; first: ${r.summary.firstError}`),
+    `main-thread event-loop delay p99/max: paced ${fmt(paced.loopDelayP99Ms)}/${fmt(paced.loopDelayMaxMs)} ms, saturation ${fmt(saturation.loopDelayP99Ms)}/${fmt(saturation.loopDelayMaxMs)} ms`,
+    `stored: ${verification.alerts} alerts for ${verification.acceptedDistinct} distinct accepted finding ids (${verification.acceptedFound} found) ${verification.ok ? 'OK' : 'MISMATCH'}`,
+    runWorker
+      ? `cards posted to FakeSlack during A+B: ${cardsPosted} (paced at ${config.SLACK_CHANNEL_INTERVAL_MS} ms per channel)`
+      : 'card worker off (BENCH_WORKER=0)',
+    `peak RSS: ${fmt(peakRss / 2 ** 20)} MiB`,
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = join(RESULTS_DIR, `ingest-${startedAt.toISOString().replace(/[:.]/g, '-')}.json`);
+  const results = {
+    date: startedAt.toISOString(),
+    machine,
+    config: benchConfig,
+    phases: { paced, saturation, baseline },
+    saturationOverBaseline: ratio,
+    verification,
+    cardsPosted,
+    peakRssBytes: peakRss,
+  };
+  writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
+  process.stdout.write(`results: ${file}\n`);
+  if (!verification.ok) process.exitCode = 1;
+}
+
+// Everything is bounded: the phases, the worker threads, each cleanup, and
+// the run as a whole.
+const watchdogSeconds = SETTINGS.seconds * 4 + 300;
+const watchdog = setTimeout(() => {
+  log(`gave up after ${watchdogSeconds} s`);
+  void cleanUp().finally(() => process.exit(2));
+}, watchdogSeconds * 1000);
+
+let interrupted = false;
+process.on('SIGINT', () => {
+  if (interrupted) process.exit(130);
+  interrupted = true;
+  log('interrupted; cleaning up');
+  void cleanUp().finally(() => process.exit(130));
+});
+
+main()
+  .catch((err: unknown) => {
+    log(`failed: ${(err as Error)?.stack ?? String(err)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanUp();
+    clearTimeout(watchdog);
+    // Nothing of ours is left, but a library's idle handle must not keep us alive.
+    process.exit(process.exitCode ?? 0);
+  });
