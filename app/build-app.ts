@@ -57,7 +57,9 @@ export function buildApp(deps: AppDeps): KanshiApp {
   const clock = deps.clock ?? systemClock;
 
   const slackOpts = { token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, timeoutMs: config.SLACK_TIMEOUT_MS };
-  const slackSurface = new WebApiSlackSurface(createSlackClient(slackOpts));
+  const slackSurface = new WebApiSlackSurface(
+    createSlackClient(slackOpts, boltLogger(logger.child({ component: 'slack-web-api' }))),
+  );
   const ingestStore = new PgIngestStore(db.pool);
   const cardStore = new PrismaCardStore(db.prisma);
   const cardSync = new CardSync({

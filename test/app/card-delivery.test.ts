@@ -2,36 +2,13 @@
  * Cards reach Slack exactly once, whatever Slack or the process does:
  * rate limits, errors, unusable channels, restarts and lost responses.
  */
-import { randomBytes } from 'node:crypto';
-import type { FakeMessage } from '../fakes/fake-slack';
 import { DEFAULT_CHANNEL, type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
+import { alertRow, cardJobOf, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
-import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
+import { wrapFinding } from '../support/fixtures';
 
-const BASE = guardDutyFindings()[0]?.finding as Json;
-
-function finding(accountId = PROD_ACCOUNT, extra: Json = {}): Json {
-  return { ...structuredClone(BASE), id: randomBytes(16).toString('hex'), accountId, ...extra };
-}
-
-function cardsFor(h: Harness, alertId: unknown): FakeMessage[] {
-  return h.slack
-    .allMessages()
-    .filter(
-      (m) =>
-        !m.thread_ts && (m.metadata as { event_payload?: { alert_id?: unknown } })?.event_payload?.alert_id === alertId,
-    );
-}
-
-async function alertRow(h: Harness, alertId: unknown) {
-  const r = await h.db.pool.query('SELECT * FROM alert WHERE id = $1', [alertId]);
-  return r.rows[0] as Record<string, unknown>;
-}
-
-async function jobOf(h: Harness, alertId: unknown) {
-  const r = await h.db.pool.query(`SELECT * FROM job WHERE payload->>'alertId' = $1`, [alertId]);
-  return r.rows[0] as Record<string, unknown>;
-}
+const finding = freshFinding;
+const jobOf = cardJobOf;
 
 const settle = (ms = 300) => new Promise((r) => setTimeout(r, ms));
 

@@ -2,7 +2,6 @@
  * The walking skeleton end to end: EventBridge POST → alert in PostgreSQL →
  * card in the owning account's Slack channel, through the real app.
  */
-import { randomBytes } from 'node:crypto';
 import { openDatabase } from '../../app/adapters/db/database';
 import type { FakeMessage } from '../fakes/fake-slack';
 import {
@@ -17,32 +16,17 @@ import {
   signedSlackHeaders,
   startHarness,
 } from '../support/app-harness';
+import { cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
-import { guardDutyFindings, type Json, readNdjson, SECURITY_HUB_FILES, wrapFinding } from '../support/fixtures';
+import { type Json, readNdjson, SECURITY_HUB_FILES, wrapFinding } from '../support/fixtures';
 
-const BASE = guardDutyFindings().find((f) => f.finding.type === 'UnauthorizedAccess:EC2/MaliciousIPCaller.Custom');
-if (!BASE) throw new Error('fixture missing');
-
-/** A fixture finding with a fresh id, owned by `accountId`. */
-function finding(accountId = PROD_ACCOUNT, extra: Json = {}): Json {
-  return { ...structuredClone(BASE?.finding), id: randomBytes(16).toString('hex'), accountId, ...extra };
-}
+const finding = freshFinding;
 
 function headerText(m: FakeMessage | undefined): string {
   const header = (m?.blocks as Array<{ type: string; text?: { text: string } }> | undefined)?.find(
     (b) => b.type === 'header',
   );
   return header?.text?.text ?? '';
-}
-
-/** Every card (top-level message) posted for an alert, in any channel. */
-function cardsFor(h: Harness, alertId: unknown): FakeMessage[] {
-  return h.slack
-    .allMessages()
-    .filter(
-      (m) =>
-        !m.thread_ts && (m.metadata as { event_payload?: { alert_id?: unknown } })?.event_payload?.alert_id === alertId,
-    );
 }
 
 function cardText(m: FakeMessage | undefined): string {

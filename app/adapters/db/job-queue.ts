@@ -12,16 +12,6 @@
 import type { Pool } from 'pg';
 import type { ClaimedJob, JobQueue } from '../../ports/job-queue';
 
-interface JobRow {
-  id: string;
-  kind: string;
-  key: string;
-  lane: string | null;
-  payload: unknown;
-  generation: number;
-  attempts: number;
-}
-
 // At most one job per lane per claim, and none from a lane with a running job
 // or a lane whose next slot is in the future: cards in one channel go out one
 // at a time, in order, at Slack's pace.
@@ -48,7 +38,7 @@ export class PgJobQueue implements JobQueue {
   constructor(private readonly pool: Pool) {}
 
   async claim(workerId: string, limit: number, lockMs: number): Promise<ClaimedJob[]> {
-    const res = await this.pool.query<JobRow>({
+    const res = await this.pool.query<ClaimedJob>({
       name: 'kanshi_claim_jobs',
       text: CLAIM,
       values: [workerId, lockMs, limit],
