@@ -7,14 +7,20 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver } from '@slack/bolt';
+import { AwsGuardDutyAdmin } from './adapters/aws/guardduty-admin';
 import { PrismaCardStore } from './adapters/db/card-store';
 import type { Database } from './adapters/db/database';
+import { PgFollowUpStores } from './adapters/db/follow-up-stores';
 import { PgIngestStore } from './adapters/db/ingest-store';
 import { PgJobQueue } from './adapters/db/job-queue';
 import { PgLanePacer } from './adapters/db/lane-pacer';
 import { pendingMigrations } from './adapters/db/migrate';
+import { PrismaTriageStore } from './adapters/db/triage-store';
+import { PagerDutyEventsV2 } from './adapters/pagerduty/events-v2';
+import { backgroundAuthorize } from './adapters/slack/authorize';
 import { createSlackClient, slackClientOptions, WebApiSlackSurface } from './adapters/slack/slack-surface';
 import type { Config } from './config/env';
+import type { NudgePolicy } from './domain/nudges';
 import type { RoutingTable } from './domain/routing';
 import { healthzHandler, readyzHandler } from './http/health-routes';
 import { INGEST_PATH, ingestHandler } from './http/ingest-route';
@@ -22,9 +28,14 @@ import { buildJobCatalog } from './jobs/catalog';
 import { JobRunner } from './jobs/runner';
 import { boltLogger } from './logging';
 import { type Clock, systemClock } from './ports/clock';
+import type { GuardDutyAdmin } from './ports/guardduty-admin';
 import type { Logger } from './ports/logger';
+import type { Pager } from './ports/pager';
 import { CardSync } from './services/card-sync';
+import { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from './services/follow-ups';
 import { IngestService } from './services/ingest';
+import { SlackSecurityTeam } from './services/security-team';
+import { TriageService } from './services/triage';
 import { registerListeners } from './slack/listeners';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -38,6 +49,9 @@ export interface AppDeps {
   clock?: Clock;
   /** Run the card worker in this process (default true). */
   runWorker?: boolean;
+  /** Overrides for tests; otherwise built from the config when configured. */
+  guardDutyAdmin?: GuardDutyAdmin | undefined;
+  pager?: Pager | undefined;
 }
 
 export interface KanshiApp {
@@ -45,6 +59,7 @@ export interface KanshiApp {
   runner: JobRunner;
   ingest: IngestService;
   cardSync: CardSync;
+  triage: TriageService;
   server: Server;
   /** Listens on `port` (0: any free port) and starts the worker. */
   start(port: number): Promise<{ port: number }>;
@@ -57,22 +72,105 @@ export function buildApp(deps: AppDeps): KanshiApp {
   const clock = deps.clock ?? systemClock;
 
   const slackOpts = { token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, timeoutMs: config.SLACK_TIMEOUT_MS };
-  const slackSurface = new WebApiSlackSurface(
-    createSlackClient(slackOpts, boltLogger(logger.child({ component: 'slack-web-api' }))),
-  );
+  const slackClient = createSlackClient(slackOpts, boltLogger(logger.child({ component: 'slack-web-api' })));
+  const slack = new WebApiSlackSurface(slackClient);
   const ingestStore = new PgIngestStore(db.pool);
   const cardStore = new PrismaCardStore(db.prisma);
+  const triageStore = new PrismaTriageStore(db.prisma);
+  const followUpStores = new PgFollowUpStores(db.pool);
+  const pacer = new PgLanePacer(db.pool, config.SLACK_CHANNEL_INTERVAL_MS);
+  const nudgePolicy: NudgePolicy = {
+    Critical: config.NUDGE_AFTER_CRITICAL,
+    High: config.NUDGE_AFTER_HIGH,
+    Medium: config.NUDGE_AFTER_MEDIUM,
+    Low: config.NUDGE_AFTER_LOW,
+  };
+
+  const guardDutyAdmin =
+    deps.guardDutyAdmin ??
+    (config.GUARDDUTY_ADMIN_ROLE_ARN
+      ? AwsGuardDutyAdmin.create({
+          roleArn: config.GUARDDUTY_ADMIN_ROLE_ARN,
+          externalId: config.GUARDDUTY_ADMIN_EXTERNAL_ID,
+          logger: logger.child({ component: 'guardduty' }),
+          clock,
+        })
+      : undefined);
+  const pager =
+    deps.pager ??
+    (config.PAGERDUTY_ROUTING_KEY
+      ? new PagerDutyEventsV2({
+          routingKey: config.PAGERDUTY_ROUTING_KEY,
+          url: config.PAGERDUTY_EVENTS_URL,
+          logger: logger.child({ component: 'pagerduty' }),
+        })
+      : undefined);
+
+  const triage = new TriageService({
+    store: triageStore,
+    security: new SlackSecurityTeam({
+      engineerIds: config.SECURITY_ENGINEER_IDS,
+      usergroupId: config.SECURITY_USERGROUP_ID,
+      slack,
+      clock,
+      logger,
+    }),
+    config: {
+      archiveReview: config.ARCHIVE_REVIEW,
+      securityChannelId: config.SECURITY_CHANNEL_ID,
+      pagingEnabled: pager !== undefined,
+      guardDutyArchiving: guardDutyAdmin !== undefined,
+      nudgePolicy,
+    },
+    clock,
+    logger: logger.child({ component: 'triage' }),
+  });
   const cardSync = new CardSync({
     store: cardStore,
-    slack: slackSurface,
-    pacer: new PgLanePacer(db.pool, config.SLACK_CHANNEL_INTERVAL_MS),
+    slack,
+    pacer,
     clock,
     logger: logger.child({ component: 'card-sync' }),
     defaultChannelId: config.DEFAULT_CHANNEL_ID,
   });
+  const followUpDeps = {
+    cards: cardStore,
+    triageStore,
+    slack,
+    pacer,
+    clock,
+    logger: logger.child({ component: 'follow-ups' }),
+    securityChannelId: config.SECURITY_CHANNEL_ID,
+    securityUsergroupId: config.SECURITY_USERGROUP_ID,
+  };
+  const thread = new ThreadPoster(followUpDeps);
   const runner = new JobRunner({
     queue: new PgJobQueue(db.pool),
-    catalog: buildJobCatalog({ cardSync }),
+    catalog: buildJobCatalog({
+      cardSync,
+      thread,
+      securityCards: new SecurityCards(followUpDeps),
+      guardDuty: guardDutyAdmin
+        ? new GuardDutySync({
+            admin: guardDutyAdmin,
+            store: followUpStores,
+            slack,
+            logger: logger.child({ component: 'guardduty-sync' }),
+            securityChannelId: config.SECURITY_CHANNEL_ID,
+          })
+        : undefined,
+      paging: pager ? new Paging({ pager, calls: followUpStores, triageStore, cards: cardStore, logger }) : undefined,
+      nudger: new Nudger({
+        triageStore,
+        cards: cardStore,
+        thread,
+        triage,
+        scheduler: followUpStores,
+        policy: nudgePolicy,
+        mention: config.NUDGE_MENTION,
+        logger,
+      }),
+    }),
     logger: logger.child({ component: 'jobs' }),
     concurrency: config.WORKER_CONCURRENCY,
     pollMs: config.WORKER_POLL_MS,
@@ -85,6 +183,9 @@ export function buildApp(deps: AppDeps): KanshiApp {
     allowedAccounts: config.INGEST_ALLOWED_ACCOUNTS,
     logger: logger.child({ component: 'ingest' }),
     onCardJob: () => runner.wake(),
+    nudgePolicy,
+    followUp: triage,
+    clock,
   });
 
   const receiver = new HTTPReceiver({
@@ -106,15 +207,20 @@ export function buildApp(deps: AppDeps): KanshiApp {
     ],
   });
   const bolt = new App({
-    token: config.SLACK_BOT_TOKEN,
+    // Neither start-up nor the ack path may depend on Slack being reachable:
+    // ingest has to work (and queue cards) during a Slack outage.
+    authorize: backgroundAuthorize(slackClient, config.SLACK_BOT_TOKEN),
     receiver,
     logger: boltLogger(logger),
     clientOptions: slackClientOptions(slackOpts),
-    // Startup must not depend on Slack being reachable: ingest has to work
-    // (and queue cards) during a Slack outage.
-    tokenVerificationEnabled: false,
   });
-  registerListeners(bolt, { logger, alerts: cardStore, render: (alert) => cardSync.render(alert) });
+  registerListeners(bolt, {
+    logger,
+    triage,
+    alerts: cardStore,
+    // /alert show renders the card without its buttons: actions happen on the card itself.
+    render: (alert) => cardSync.render(alert, false),
+  });
 
   const server = createServer(receiver.requestListener);
   // EventBridge waits 5 s; a request slower than this is abandoned anyway.
@@ -127,6 +233,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     runner,
     ingest,
     cardSync,
+    triage,
     server,
     async start(port) {
       // Prisma compiles its query engine on first use; pay that now, not

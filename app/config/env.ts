@@ -4,6 +4,7 @@
  * process with a message naming each one; secrets are never echoed back.
  */
 import { z } from 'zod';
+import { parseDuration } from '../domain/nudges';
 
 const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/, 'must be a Slack channel id such as C0123456789');
 
@@ -16,6 +17,19 @@ const csv = z
       .map((s) => s.trim())
       .filter((s) => s.length > 0),
   );
+
+const duration = (fallback: string) =>
+  z
+    .string()
+    .default(fallback)
+    .transform((v, ctx) => {
+      const ms = parseDuration(v);
+      if (ms === 'invalid') {
+        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 15m, 1h, 90s, 2d, or off' });
+        return z.NEVER;
+      }
+      return ms;
+    });
 
 export const envSchema = z.object({
   NODE_ENV: z.enum(['development', 'production', 'test']).default('production'),
@@ -44,6 +58,36 @@ export const envSchema = z.object({
   ACCOUNTS_FILE: z.string().default('config/accounts.yml'),
   DEFAULT_CHANNEL_ID: channelId,
   SECURITY_CHANNEL_ID: channelId,
+  /** Archive first and review afterwards (after), or archive only once approved (before). */
+  ARCHIVE_REVIEW: z.enum(['after', 'before']).default('after'),
+  /** Slack user ids allowed to approve or reject archives and take escalations. */
+  SECURITY_ENGINEER_IDS: csv.pipe(
+    z.array(z.string().regex(/^[UW][A-Z0-9]{2,}$/, 'must list Slack user ids such as U0123456789')),
+  ),
+  /** A Slack user group whose members are security engineers too; mentioned on escalations. */
+  SECURITY_USERGROUP_ID: z
+    .string()
+    .regex(/^S[A-Z0-9]{2,}$/, 'must be a Slack user group id such as S0123456789')
+    .optional(),
+  /** PagerDuty Events v2: page on escalation when set. */
+  PAGERDUTY_ROUTING_KEY: z.string().min(20, 'must be a PagerDuty Events v2 integration key').optional(),
+  PAGERDUTY_EVENTS_URL: z.url({ protocol: /^https?$/ }).default('https://events.pagerduty.com/v2/enqueue'),
+  /** The GuardDuty administrator account's role Kanshi assumes to archive findings. */
+  GUARDDUTY_ADMIN_ROLE_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+    .optional(),
+  GUARDDUTY_ADMIN_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  /** Nudge unacknowledged alerts after this long, by severity; escalate after twice that. */
+  NUDGE_AFTER_CRITICAL: duration('15m'),
+  NUDGE_AFTER_HIGH: duration('1h'),
+  NUDGE_AFTER_MEDIUM: duration('4h'),
+  NUDGE_AFTER_LOW: duration('off'),
+  /** Who a nudge mentions in the card's thread: "here", "channel", or a user group id. */
+  NUDGE_MENTION: z
+    .string()
+    .regex(/^(here|channel|S[A-Z0-9]{2,})$/, 'must be here, channel or a user group id')
+    .default('here'),
   WORKER_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(4),
   WORKER_POLL_MS: z.coerce.number().int().min(10).max(60_000).default(1000),
   /** Give up on a card after this many failed attempts (backoff caps at 5 min). */

@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding';
+import type { TriageView } from '../slack/blocks/status';
 
 export interface AlertForCard {
   id: string;
@@ -10,6 +11,9 @@ export interface AlertForCard {
   cardRevision: number;
   cardPostStartedAt: Date | null;
   cardError: string | null;
+  triage: TriageView;
+  reviewCardTs: string | null;
+  escalationCardTs: string | null;
 }
 
 export interface CardStore {
@@ -23,6 +27,8 @@ export interface CardStore {
   recordPosted(alertId: string, channelId: string, ts: string, revision: number): Promise<void>;
   recordUpdated(alertId: string, revision: number): Promise<void>;
   recordCardError(alertId: string, error: string): Promise<void>;
+  /** Where the review or escalation card for the alert is, in the security channel. */
+  recordSecurityCard(alertId: string, kind: 'review' | 'escalation', ts: string): Promise<void>;
 }
 
 /** Per-channel pacing of Slack writes, shared by every replica through the database. */

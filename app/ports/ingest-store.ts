@@ -10,6 +10,8 @@ export interface IngestRecord {
   channelId: string;
   /** The job that posts or updates the card; its payload is the alert id. */
   cardJob: { kind: string; key: string };
+  /** The first nudge for a new alert, if its severity has a deadline; payload gets the alert id. */
+  nudgeJob?: { kind: string; key: string; runAt: Date } | undefined;
 }
 
 export interface IngestStore {
@@ -20,6 +22,11 @@ export interface IngestStore {
    * cannot be reached.
    */
   recordFinding(record: IngestRecord): Promise<{ status: IngestStatus; alertId: string }>;
+}
+
+export interface IngestFollowUp {
+  /** Applies what the stored finding implies for the alert's state (archived elsewhere, recurred). */
+  reconcileFinding(alertId: string): Promise<unknown>;
 }
 
 export interface QuarantineEntry {

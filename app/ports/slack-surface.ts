@@ -12,7 +12,19 @@ export type SlackFailure =
 
 export type SlackResult<T> = { ok: true; value: T } | { ok: false; failure: SlackFailure };
 
+/** Any message we post that is not an alert card (review and escalation cards, thread replies). */
+export interface SlackMessage {
+  text: string;
+  blocks?: Array<Record<string, unknown>> | undefined;
+  threadTs?: string | undefined;
+}
+
 export interface SlackSurface {
+  postMessage(channelId: string, message: SlackMessage): Promise<SlackResult<{ ts: string }>>;
+  updateMessage(channelId: string, ts: string, message: SlackMessage): Promise<SlackResult<void>>;
+  postEphemeral(channelId: string, userId: string, text: string): Promise<SlackResult<void>>;
+  /** Members of a user group (for the security team). */
+  usergroupMembers(usergroupId: string): Promise<SlackResult<string[]>>;
   postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>>;
   updateCard(channelId: string, ts: string, card: CardMessage): Promise<SlackResult<void>>;
   /** Finds a card for this alert posted to the channel since `since`, by its message metadata. */

@@ -38,8 +38,14 @@ export class CardSync {
     return { kind: 'done' };
   }
 
-  render(alert: AlertForCard): CardMessage {
-    const input = { alertId: alert.id, finding: alert.finding, fallbackNote: fallbackNote(alert) };
+  /** The card; `withTriage: false` leaves out status and buttons (for /alert show). */
+  render(alert: AlertForCard, withTriage = true): CardMessage {
+    const input = {
+      alertId: alert.id,
+      finding: alert.finding,
+      fallbackNote: fallbackNote(alert),
+      triage: withTriage ? alert.triage : undefined,
+    };
     return alert.cardError === 'invalid_blocks' ? buildPlainCard(input) : buildFindingCard(input);
   }
 

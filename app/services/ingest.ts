@@ -5,9 +5,11 @@
  * Input that can never succeed is answered with a 4xx and kept in quarantine.
  */
 import { type Issue, parseEvent } from '../domain/guardduty-event';
+import { type NudgePolicy, nudgeDueAt } from '../domain/nudges';
 import type { RoutingTable } from '../domain/routing';
-import { CARD_SYNC_JOB, cardJobKey } from '../jobs/names';
-import type { IngestStatus, IngestStore, QuarantineStore } from '../ports/ingest-store';
+import { CARD_SYNC_JOB, cardJobKey, NUDGE_JOB, nudgeJobKey } from '../jobs/names';
+import type { Clock } from '../ports/clock';
+import type { IngestFollowUp, IngestStatus, IngestStore, QuarantineStore } from '../ports/ingest-store';
 import type { Logger } from '../ports/logger';
 
 export interface IngestRequest {
@@ -31,6 +33,9 @@ export interface IngestDeps {
   logger: Logger;
   /** Called after a commit that armed a card job. */
   onCardJob?: () => void;
+  nudgePolicy?: NudgePolicy | undefined;
+  followUp?: IngestFollowUp | undefined;
+  clock: Clock;
 }
 
 export class IngestService {
@@ -59,13 +64,24 @@ export class IngestService {
       });
     }
     const route = this.deps.routing().route(finding.accountId);
+    const nudgeAt = this.deps.nudgePolicy
+      ? nudgeDueAt(this.deps.nudgePolicy, finding.severityLabel, this.deps.clock.now(), 1)
+      : undefined;
     const stored = await this.deps.store.recordFinding({
       envelope,
       finding,
       raw: body,
       channelId: route.channelId,
       cardJob: { kind: CARD_SYNC_JOB, key: cardJobKey(finding.id) },
+      nudgeJob: nudgeAt ? { kind: NUDGE_JOB, key: nudgeJobKey(finding.id, 0, 1), runAt: nudgeAt } : undefined,
     });
+    // An update may reopen a closed alert, or say it was archived in GuardDuty.
+    // A duplicate re-checks too: if we failed after the commit, EventBridge's
+    // retry arrives as a duplicate and finishes the job. Errors propagate (503).
+    if (stored.status !== 'accepted' && stored.status !== 'stale')
+      await this.deps.followUp?.reconcileFinding(stored.alertId);
+    else if (stored.status === 'accepted' && finding.archived)
+      await this.deps.followUp?.reconcileFinding(stored.alertId);
     if (stored.status === 'accepted' || stored.status === 'updated') this.deps.onCardJob?.();
     this.deps.logger.info(
       {

@@ -22,3 +22,36 @@ export const BLOCK_IDS = {
 
 /** The slash command Kanshi registers (see manifest.yml). */
 export const SLASH_COMMAND = '/alert';
+
+/** Buttons. Their `value` is the alert id and nothing else. */
+export const ACTION_IDS = {
+  acknowledge: 'kanshi_ack',
+  archive: 'kanshi_archive',
+  escalate: 'kanshi_escalate',
+  resolve: 'kanshi_resolve',
+  approveArchive: 'kanshi_review_approve',
+  rejectArchive: 'kanshi_review_reject',
+  take: 'kanshi_escalation_take',
+  consoleLink: 'kanshi_console_link',
+} as const;
+
+/** Modals. Their private_metadata is {"alertId","channel","messageTs"} (ids only), parsed with zod. */
+export const CALLBACK_IDS = {
+  archive: 'kanshi_archive_modal',
+  escalate: 'kanshi_escalate_modal',
+  resolve: 'kanshi_resolve_modal',
+  reject: 'kanshi_reject_modal',
+} as const;
+
+/** Inputs inside the modals: block id → action id. */
+export const INPUT_IDS = {
+  category: { block: 'kanshi_category', action: 'kanshi_category_select' },
+  reason: { block: 'kanshi_reason', action: 'kanshi_reason_text' },
+  note: { block: 'kanshi_note', action: 'kanshi_note_text' },
+  comment: { block: 'kanshi_comment', action: 'kanshi_comment_text' },
+} as const;
+
+export const CARD_BLOCK_IDS = {
+  status: 'kanshi_card_status',
+  actions: 'kanshi_card_actions',
+} as const;

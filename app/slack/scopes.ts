@@ -15,6 +15,9 @@ export const BOT_SCOPES = [
   // The /alert slash command (SLASH_COMMAND in app/slack/ids.ts, handled in
   // app/slack/listeners/commands).
   'commands',
+  // usergroups.users.list: members of SECURITY_USERGROUP_ID count as security
+  // engineers (app/services/security-team.ts).
+  'usergroups:read',
 ] as const;
 
 export type BotScope = (typeof BOT_SCOPES)[number];

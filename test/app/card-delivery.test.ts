@@ -2,6 +2,8 @@
  * Cards reach Slack exactly once, whatever Slack or the process does:
  * rate limits, errors, unusable channels, restarts and lost responses.
  */
+
+import { PrismaCardStore } from '../../app/adapters/db/card-store';
 import { DEFAULT_CHANNEL, type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
 import { alertRow, cardJobOf, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
@@ -132,22 +134,9 @@ describe('when Kanshi restarts or loses a response', () => {
       const { body } = await h.ingest(wrapFinding(finding()));
       // Simulate a worker that posted and died before recording the ts:
       // the card is in Slack and the alert says a post had started.
-      const card = await h.app.cardSync.render({
-        ...(await (async () => {
-          const r = await alertRow(h, body.alertId);
-          return {
-            id: String(r.id),
-            finding: r.finding as never,
-            channelId: String(r.channel_id),
-            revision: Number(r.revision),
-            cardChannelId: null,
-            cardTs: null,
-            cardRevision: 0,
-            cardPostStartedAt: null,
-            cardError: null,
-          };
-        })()),
-      });
+      const loaded = await new PrismaCardStore(h.db.prisma).load(String(body.alertId));
+      if (!loaded) throw new Error('alert not stored');
+      const card = h.app.cardSync.render(loaded);
       await fetch(`${h.slack.apiUrl}chat.postMessage`, {
         method: 'POST',
         headers: { authorization: 'Bearer xoxb-test-token', 'content-type': 'application/json' },
@@ -158,7 +147,7 @@ describe('when Kanshi restarts or loses a response', () => {
         [body.alertId],
       );
       await h.db.pool.query(
-        `UPDATE job SET status = 'running', locked_until = now() - interval '1 second' WHERE payload->>'alertId' = $1`,
+        `UPDATE job SET status = 'running', locked_until = now() - interval '1 second' WHERE kind = 'card.sync' AND payload->>'alertId' = $1`,
         [body.alertId],
       );
       await h.restart();

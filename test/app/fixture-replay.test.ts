@@ -57,7 +57,9 @@ describe('replaying every GuardDuty fixture twice, shuffled', () => {
 
     // Wait until every card job has caught up.
     await eventually(async () => {
-      const r = await h.db.pool.query(`SELECT count(*)::int AS n FROM job WHERE status <> 'done'`);
+      const r = await h.db.pool.query(
+        `SELECT count(*)::int AS n FROM job WHERE kind = 'card.sync' AND status <> 'done'`,
+      );
       return r.rows[0].n === 0;
     }, 60_000);
 

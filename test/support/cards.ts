@@ -29,6 +29,6 @@ export async function alertRow(h: Harness, alertId: unknown): Promise<Record<str
 }
 
 export async function cardJobOf(h: Harness, alertId: unknown): Promise<Record<string, unknown>> {
-  const r = await h.db.pool.query(`SELECT * FROM job WHERE payload->>'alertId' = $1`, [alertId]);
+  const r = await h.db.pool.query(`SELECT * FROM job WHERE kind = 'card.sync' AND payload->>'alertId' = $1`, [alertId]);
   return r.rows[0] as Record<string, unknown>;
 }

@@ -1,5 +1,6 @@
 /** Alert state the card job reads and writes, through Prisma. */
 import type { Finding } from '../../domain/finding';
+import type { AlertState } from '../../domain/triage';
 import type { AlertReader } from '../../ports/alert-reader';
 import type { AlertForCard, CardStore } from '../../ports/card-store';
 import type { Alert, PrismaClient } from './generated/client';
@@ -31,6 +32,29 @@ export class PrismaCardStore implements CardStore, AlertReader {
       cardRevision: a.cardRevision,
       cardPostStartedAt: a.cardPostStartedAt,
       cardError: a.cardError,
+      triage: {
+        state: a.state as AlertState,
+        createdAt: a.createdAt,
+        stateChangedAt: a.stateChangedAt,
+        stateById: a.stateById,
+        stateByName: a.stateByName,
+        stateReasonCategory: a.stateReasonCategory,
+        stateReason: a.stateReason,
+        acknowledgedAt: a.acknowledgedAt,
+        acknowledgedById: a.acknowledgedById,
+        assigneeId: a.assigneeId,
+        escalatedById: a.escalatedById,
+        recurrences: a.recurrences,
+        reviewStatus: a.reviewStatus,
+        reviewedById: a.reviewedById,
+        reviewComment: a.reviewComment,
+        gdArchived: a.gdArchived,
+        gdArchivedAt: a.gdArchivedAt,
+        gdSyncError: a.gdSyncError,
+        gdArchiveWanted: a.gdArchiveWanted,
+      },
+      reviewCardTs: a.reviewCardTs,
+      escalationCardTs: a.escalationCardTs,
     };
   }
 
@@ -69,5 +93,12 @@ export class PrismaCardStore implements CardStore, AlertReader {
 
   async recordCardError(alertId: string, error: string): Promise<void> {
     await this.prisma.alert.update({ where: { id: alertId }, data: { cardError: error.slice(0, 1000) } });
+  }
+
+  async recordSecurityCard(alertId: string, kind: 'review' | 'escalation', ts: string): Promise<void> {
+    await this.prisma.alert.update({
+      where: { id: alertId },
+      data: kind === 'review' ? { reviewCardTs: ts } : { escalationCardTs: ts },
+    });
   }
 }

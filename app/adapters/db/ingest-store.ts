@@ -12,8 +12,10 @@ import type {
   QuarantineEntry,
   QuarantineStore,
 } from '../../ports/ingest-store';
+import { REARM_ON_CONFLICT } from './enqueue';
 import { guardDb } from './errors';
 
+// Re-arming follows enqueue.ts, so an update re-renders the card exactly as a triage action does.
 const RECORD_FINDING = `
 WITH ev AS (
   INSERT INTO finding_event (envelope_id, finding_id, finding_updated_at, payload)
@@ -42,21 +44,21 @@ WITH ev AS (
 ), job_row AS (
   INSERT INTO job (kind, key, lane, payload)
   SELECT $18, $19, al.lane, jsonb_build_object('alertId', al.id) FROM al
-  ON CONFLICT (key) DO UPDATE SET
-    -- A running job keeps running and sees the bumped generation when it
-    -- finishes; anything else is (re-)armed. A pending job keeps its run_at so
-    -- an update cannot jump a Retry-After.
-    status = CASE WHEN job.status = 'running' THEN 'running' ELSE 'pending' END,
-    generation = job.generation + 1,
-    run_at = CASE WHEN job.status = 'pending' THEN job.run_at ELSE now() END,
-    attempts = CASE WHEN job.status IN ('done', 'failed') THEN 0 ELSE job.attempts END,
-    updated_at = now()
+  ${REARM_ON_CONFLICT}
+  RETURNING id
+), nudge AS (
+  -- The first nudge for a new alert; its key never re-arms (see app/jobs/names.ts).
+  INSERT INTO job (kind, key, lane, payload, run_at)
+  SELECT $20::text, $21::text, NULL::text, jsonb_build_object('alertId', al.id, 'round', 0, 'step', 1), $22::timestamptz
+  FROM al WHERE al.inserted AND $20::text IS NOT NULL
+  ON CONFLICT (key) DO NOTHING
   RETURNING id
 )
 SELECT (SELECT count(*) FROM ev)::int AS event_inserted,
        (SELECT id::text FROM al) AS alert_id,
        (SELECT inserted FROM al) AS inserted,
-       (SELECT count(*) FROM job_row)::int AS jobs
+       (SELECT count(*) FROM job_row)::int AS jobs,
+       (SELECT count(*) FROM nudge)::int AS nudges
 `;
 
 interface Row {
@@ -94,6 +96,9 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
           r.channelId,
           r.cardJob.kind,
           r.cardJob.key,
+          r.nudgeJob?.kind ?? null,
+          r.nudgeJob?.key ?? null,
+          r.nudgeJob?.runAt.toISOString() ?? null,
         ],
       }),
     );

@@ -4,7 +4,7 @@
  * decides when to try again), and a finite timeout.
  */
 import { ErrorCode, type WebAPICallResult, WebClient, type WebClientOptions } from '@slack/web-api';
-import type { SlackFailure, SlackResult, SlackSurface } from '../../ports/slack-surface';
+import type { SlackFailure, SlackMessage, SlackResult, SlackSurface } from '../../ports/slack-surface';
 import type { CardMessage } from '../../slack/blocks/finding-card';
 import { CARD_METADATA_EVENT_TYPE } from '../../slack/ids';
 
@@ -101,6 +101,44 @@ const MAX_HISTORY_PAGES = 5;
 
 export class WebApiSlackSurface implements SlackSurface {
   constructor(private readonly client: WebClient) {}
+
+  postMessage(channelId: string, m: SlackMessage): Promise<SlackResult<{ ts: string }>> {
+    return call(async () => {
+      const res = await this.client.chat.postMessage({
+        channel: channelId,
+        text: m.text,
+        ...(m.blocks ? { blocks: m.blocks } : {}),
+        ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+        unfurl_links: false,
+        unfurl_media: false,
+      });
+      return { ts: String(res.ts) };
+    });
+  }
+
+  updateMessage(channelId: string, ts: string, m: SlackMessage): Promise<SlackResult<void>> {
+    return call(async () => {
+      await this.client.chat.update({
+        channel: channelId,
+        ts,
+        text: m.text,
+        ...(m.blocks ? { blocks: m.blocks } : {}),
+      });
+    });
+  }
+
+  postEphemeral(channelId: string, userId: string, text: string): Promise<SlackResult<void>> {
+    return call(async () => {
+      await this.client.chat.postEphemeral({ channel: channelId, user: userId, text });
+    });
+  }
+
+  usergroupMembers(usergroupId: string): Promise<SlackResult<string[]>> {
+    return call(async () => {
+      const res = await this.client.usergroups.users.list({ usergroup: usergroupId });
+      return (res.users ?? []).filter((u): u is string => typeof u === 'string');
+    });
+  }
 
   postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>> {
     return call(async () => {

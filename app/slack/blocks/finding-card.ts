@@ -7,6 +7,7 @@ import type { Finding } from '../../domain/finding';
 import { SEVERITY_EMOJI } from '../../domain/severity';
 import { BLOCK_IDS, CARD_METADATA_EVENT_TYPE, type CardMetadataPayload } from '../ids';
 import { escapeAndFit, fitPlain, LIMITS, link, slackDate } from './mrkdwn';
+import { type TriageView, triageBlocks } from './status';
 
 export interface CardInput {
   alertId: string;
@@ -15,6 +16,8 @@ export interface CardInput {
   accountName?: string | undefined;
   /** Why the card is not in its account's channel, e.g. channel_not_found there. */
   fallbackNote?: string | undefined;
+  /** State, who and when, and the buttons; absent on cards shown outside the channel (e.g. /alert show). */
+  triage?: TriageView | undefined;
 }
 
 export interface SlackBlock {
@@ -88,6 +91,8 @@ export function buildFindingCard(input: CardInput): CardMessage {
       elements: notes.map((text) => ({ type: 'mrkdwn', text })),
     });
   }
+
+  if (input.triage) blocks.push(...triageBlocks(input.alertId, input.triage));
 
   const account = input.accountName
     ? `${value(f.accountId, 20)} (${value(input.accountName, 200)})`

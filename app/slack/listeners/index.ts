@@ -4,14 +4,20 @@
  */
 import type { App } from '@slack/bolt';
 import type { Logger } from '../../ports/logger';
+import type { TriageService } from '../../services/triage';
+import { registerTriageButtons } from './actions/triage-buttons';
 import { type AlertCommandDeps, registerAlertCommand } from './commands/alert';
+import { registerTriageModals } from './views/triage-modals';
 
 export interface ListenerDeps extends AlertCommandDeps {
   logger: Logger;
+  triage: TriageService;
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
   registerAlertCommand(app, deps);
+  registerTriageButtons(app, deps.triage);
+  registerTriageModals(app, deps.triage);
   app.error(async (error) => {
     deps.logger.error(
       { err: { code: (error as { code?: string }).code, message: error.message } },

@@ -1,0 +1,80 @@
+/** Small stores for the follow-up jobs: scheduling, GuardDuty sync state and the PagerDuty call log. */
+import type { Pool } from 'pg';
+import type { GuardDutyPending, GuardDutySyncStore, JobScheduler, PageCallStore } from '../../ports/follow-up-stores';
+import type { JobSpec } from '../../ports/triage-store';
+import { ENQUEUE_SQL, enqueueParams, REARM_ON_CONFLICT } from './enqueue';
+
+// The card job key is 'card:<finding id>' (app/jobs/names.ts); re-arming it
+// here keeps the card in step with the GuardDuty state in the same transaction.
+const REARM_CARDS = `
+INSERT INTO job (kind, key, lane, payload)
+SELECT 'card.sync', 'card:' || a.finding_id, COALESCE(a.card_channel_id, a.channel_id), jsonb_build_object('alertId', a.id)
+FROM alert a WHERE a.id = ANY($1::uuid[])
+${REARM_ON_CONFLICT}`;
+
+export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageCallStore {
+  constructor(private readonly pool: Pool) {}
+
+  async enqueue(job: JobSpec): Promise<void> {
+    await this.pool.query(ENQUEUE_SQL[job.mode], enqueueParams(job));
+  }
+
+  async pending(region: string, limit: number): Promise<GuardDutyPending[]> {
+    const res = await this.pool.query<{ alert_id: string; finding_id: string; wanted: boolean }>(
+      `SELECT id::text AS alert_id, finding_id, gd_archive_wanted AS wanted FROM alert
+       WHERE region = $1 AND gd_archive_wanted <> gd_archived AND gd_sync_error IS NULL
+       ORDER BY updated_at LIMIT $2`,
+      [region, limit],
+    );
+    return res.rows.map((r) => ({ alertId: r.alert_id, findingId: r.finding_id, wanted: r.wanted }));
+  }
+
+  recordSynced(alertIds: string[], archived: boolean): Promise<void> {
+    return this.inTransaction(alertIds, async (c) => {
+      await c.query(
+        `UPDATE alert SET gd_archived = $2, gd_archived_at = CASE WHEN $2 THEN now() ELSE gd_archived_at END,
+                gd_sync_error = NULL, revision = revision + 1, updated_at = now()
+         WHERE id = ANY($1::uuid[]) AND gd_archive_wanted = $2`,
+        [alertIds, archived],
+      );
+    });
+  }
+
+  recordFailed(alertIds: string[], error: string): Promise<void> {
+    return this.inTransaction(alertIds, async (c) => {
+      await c.query(
+        `UPDATE alert SET gd_sync_error = $2, revision = revision + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
+        [alertIds, error.slice(0, 500)],
+      );
+    });
+  }
+
+  async record(call: {
+    alertId: string;
+    action: string;
+    ok: boolean;
+    httpStatus?: number;
+    error?: string;
+  }): Promise<void> {
+    await this.pool.query(
+      'INSERT INTO page_call (alert_id, action, ok, http_status, error) VALUES ($1, $2, $3, $4, $5)',
+      [call.alertId, call.action, call.ok, call.httpStatus ?? null, call.error?.slice(0, 500) ?? null],
+    );
+  }
+
+  private async inTransaction(alertIds: string[], fn: (c: { query: Pool['query'] }) => Promise<void>): Promise<void> {
+    if (alertIds.length === 0) return;
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      await fn(client);
+      await client.query(REARM_CARDS, [alertIds]);
+      await client.query('COMMIT');
+    } catch (err) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw err;
+    } finally {
+      client.release();
+    }
+  }
+}

@@ -1,0 +1,32 @@
+import type { JobSpec } from './triage-store';
+
+/** Arms a job outside a state change (e.g. the next nudge step). */
+export interface JobScheduler {
+  enqueue(job: JobSpec): Promise<void>;
+}
+
+export interface GuardDutyPending {
+  alertId: string;
+  findingId: string;
+  /** The archive state GuardDuty should end up in. */
+  wanted: boolean;
+}
+
+export interface GuardDutySyncStore {
+  /** Alerts in the region whose GuardDuty archive state differs from what is wanted (and has not failed for good). */
+  pending(region: string, limit: number): Promise<GuardDutyPending[]>;
+  /** Records the new GuardDuty state and re-renders the cards, in one transaction. */
+  recordSynced(alertIds: string[], archived: boolean): Promise<void>;
+  /** Records a permanent failure on the alerts and re-renders their cards. */
+  recordFailed(alertIds: string[], error: string): Promise<void>;
+}
+
+export interface PageCallStore {
+  record(call: {
+    alertId: string;
+    action: string;
+    ok: boolean;
+    httpStatus?: number | undefined;
+    error?: string | undefined;
+  }): Promise<void>;
+}
