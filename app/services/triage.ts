@@ -89,15 +89,16 @@ export class TriageService {
   async prepare(
     alertId: string,
     action: TriageAction,
-    userId: string,
+    actor: Actor,
+    ctx: SlackContext,
   ): Promise<{ ok: true; title: string } | { ok: false; message: string }> {
     const a = await this.deps.store.get(alertId);
     if (!a) return { ok: false, message: 'This alert no longer exists.' };
-    if (
-      (action === 'reject_archive' || action === 'approve_archive') &&
-      !(await this.deps.security.isSecurityEngineer(userId))
-    ) {
-      return { ok: false, message: 'Only security engineers can review archives.' };
+    if (action === 'reject_archive' || action === 'approve_archive') {
+      // A review attempt by someone who may not review is refused and audited
+      // here; other refusals are audited when the submission is checked again.
+      const refused = await this.requireSecurityEngineer({ alertId, actor, ctx }, action);
+      if (refused) return { ok: false, message: refused.message };
     }
     if (!transition(a.state, action, this.deps.config.archiveReview).ok) {
       return { ok: false, message: describeRefusal(a, this.deps.clock.now()) };
@@ -123,6 +124,7 @@ export class TriageService {
       jobs: (a, to) => [
         this.reviewJob(a),
         ...(to === 'archived' ? [...this.guardDutyJobs(a), ...this.pageResolveJobs(a)] : []),
+        ...(a.state === 'escalated' ? [this.escalationJob(a)] : []),
       ],
     });
   }
@@ -169,13 +171,7 @@ export class TriageService {
       detail: automatic ? { automatic: true } : {},
       patch: () => ({ escalatedAt: this.deps.clock.now(), escalatedById: cmd.actor.id }),
       jobs: (a) => [
-        {
-          kind: ESCALATION_SYNC_JOB,
-          key: escalationJobKey(a.id),
-          lane: this.deps.config.securityChannelId,
-          payload: { alertId: a.id },
-          mode: 'rearm',
-        },
+        this.escalationJob(a),
         ...(this.deps.config.pagingEnabled
           ? [
               {
@@ -197,15 +193,7 @@ export class TriageService {
     return this.change(cmd, 'take', {
       guard: (a) => (a.assigneeId ? `<@${a.assigneeId}> has already taken this.` : undefined),
       patch: () => ({ assigneeId: cmd.actor.id }),
-      jobs: (a) => [
-        {
-          kind: ESCALATION_SYNC_JOB,
-          key: escalationJobKey(a.id),
-          lane: this.deps.config.securityChannelId,
-          payload: { alertId: a.id },
-          mode: 'rearm',
-        },
-      ],
+      jobs: (a) => [this.escalationJob(a)],
     });
   }
 
@@ -213,20 +201,7 @@ export class TriageService {
     return this.change(cmd, 'resolve', {
       reason: cmd.note,
       patch: () => ({ disposedAt: this.deps.clock.now() }),
-      jobs: (a) => [
-        ...this.pageResolveJobs(a),
-        ...(a.state === 'escalated'
-          ? [
-              {
-                kind: ESCALATION_SYNC_JOB,
-                key: escalationJobKey(a.id),
-                lane: this.deps.config.securityChannelId,
-                payload: { alertId: a.id },
-                mode: 'rearm',
-              } as JobSpec,
-            ]
-          : []),
-      ],
+      jobs: (a) => [...this.pageResolveJobs(a), ...(a.state === 'escalated' ? [this.escalationJob(a)] : [])],
     });
   }
 
@@ -295,6 +270,16 @@ export class TriageService {
     ];
   }
 
+  private escalationJob(a: AlertSnapshot): JobSpec {
+    return {
+      kind: ESCALATION_SYNC_JOB,
+      key: escalationJobKey(a.id),
+      lane: this.deps.config.securityChannelId,
+      payload: { alertId: a.id },
+      mode: 'rearm',
+    };
+  }
+
   private reviewJob(a: AlertSnapshot): JobSpec {
     return {
       kind: REVIEW_SYNC_JOB,
@@ -331,7 +316,10 @@ export class TriageService {
     ];
   }
 
-  private async requireSecurityEngineer(cmd: Command, action: TriageAction): Promise<TriageOutcome | undefined> {
+  private async requireSecurityEngineer(
+    cmd: Command,
+    action: TriageAction,
+  ): Promise<Extract<TriageOutcome, { kind: 'refused' }> | undefined> {
     if (await this.deps.security.isSecurityEngineer(cmd.actor.id)) return undefined;
     const a = await this.deps.store.get(cmd.alertId);
     if (!a) return { kind: 'refused', reason: 'not_found', message: 'This alert no longer exists.' };

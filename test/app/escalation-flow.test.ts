@@ -16,7 +16,7 @@ import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../s
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { type Json, wrapFinding } from '../support/fixtures';
-import { ALICE, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
+import { ALICE, BOB, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
 
 process.env.AWS_REGION = 'us-east-1';
 const gd = mockClient(GuardDutyClient);
@@ -117,6 +117,20 @@ describe('escalation, review and paging', () => {
     await archiveAs(h, alertId, ts);
     await eventually(async () => (await alertRow(h, alertId)).gd_archived === true);
     const review = await h.slack.waitFor(() => securityMessage(h, alertId));
+    // Someone who is not a security engineer gets no modal: refused and audited.
+    const bobTries = await click(h, {
+      actionId: ACTION_IDS.rejectArchive,
+      value: alertId,
+      user: BOB,
+      channel: SECURITY_CHANNEL,
+      messageTs: review.ts,
+    });
+    const refusal = await h.slack.waitFor(() => h.slack.callsTo(bobTries.responsePath)[0]);
+    expect(refusal.args.text).toContain('Only security engineers');
+    expect(h.slack.callsTo('views.open').find((c) => c.args.trigger_id === bobTries.triggerId)).toBeUndefined();
+    expect((await audit(h, alertId)).filter((r) => r.outcome === 'refused')).toEqual([
+      expect.objectContaining({ action: 'reject_archive', actor_id: BOB.id }),
+    ]);
     const rejectClick = await click(h, {
       actionId: ACTION_IDS.rejectArchive,
       value: alertId,

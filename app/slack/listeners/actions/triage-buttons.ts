@@ -47,9 +47,9 @@ export function registerTriageButtons(app: App, triage: TriageService): void {
       await ack();
       const alertId = parseAlertId(action.value);
       if (!alertId) return refuse(respond, 'That button is not valid any more.');
-      const ready = await triage.prepare(alertId, m.action, body.user.id);
-      if (!ready.ok) return refuse(respond, ready.message);
       const ctx = contextOf(body);
+      const ready = await triage.prepare(alertId, m.action, actorOf(body), ctx);
+      if (!ready.ok) return refuse(respond, ready.message);
       const meta: ModalMetadata = { alertId, channel: ctx.channel, messageTs: ctx.messageTs };
       await client.views.open({ trigger_id: body.trigger_id, view: m.view(meta, ready.title) as never });
     });
