@@ -25,7 +25,10 @@ const duration = (fallback: string) =>
     .transform((v, ctx) => {
       const ms = parseDuration(v);
       if (ms === 'invalid') {
-        ctx.addIssue({ code: 'custom', message: 'must be a duration such as 15m, 1h, 90s, 2d, or off' });
+        ctx.addIssue({
+          code: 'custom',
+          message: 'must be a duration such as 15m, 1h, 90s or 2d (at most 30 days), or off',
+        });
         return z.NEVER;
       }
       return ms;

@@ -23,11 +23,15 @@ export function nudgeDueAt(
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
-/** Parses "15m", "1h", "90s", "2d", or "off". */
+const MAX_DURATION_MS = 30 * 86_400_000;
+
+/** Parses "15m", "1h", "90s", "2d" (more than zero, at most 30 days), or "off". */
 export function parseDuration(text: string): number | undefined | 'invalid' {
   const t = text.trim().toLowerCase();
   if (t === 'off' || t === 'none') return undefined;
   const m = /^(\d+)(s|m|h|d)$/.exec(t);
   if (!m) return 'invalid';
-  return Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+  const ms = Number(m[1]) * (UNIT_MS[m[2] ?? 's'] ?? 1000);
+  // Zero would nudge on arrival; more than 30 days is surely a typo.
+  return ms > 0 && ms <= MAX_DURATION_MS ? ms : 'invalid';
 }

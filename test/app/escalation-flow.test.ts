@@ -2,42 +2,18 @@
  * Escalation, review rejection, resolution, paging, nudges and GuardDuty
  * edge cases, through signed requests to the real app.
  */
-import {
-  ArchiveFindingsCommand,
-  GuardDutyClient,
-  ListDetectorsCommand,
-  UnarchiveFindingsCommand,
-} from '@aws-sdk/client-guardduty';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
+import { ArchiveFindingsCommand, UnarchiveFindingsCommand } from '@aws-sdk/client-guardduty';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import { FakePagerDuty } from '../fakes/fake-pagerduty';
 import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../support/app-harness';
+import { ADMIN_ROLE_ARN, gd, mockHealthyAws } from '../support/aws-mocks';
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { type Json, wrapFinding } from '../support/fixtures';
 import { ALICE, BOB, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
 
 process.env.AWS_REGION = 'us-east-1';
-const gd = mockClient(GuardDutyClient);
-const sts = mockClient(STSClient);
 const GROUP = 'S0SECURITY1';
-
-function mockAws(): void {
-  gd.reset();
-  sts.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIA',
-      SecretAccessKey: 's',
-      SessionToken: 't',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
-  gd.on(ListDetectorsCommand).resolves({ DetectorIds: ['admin-detector-1'] });
-  gd.on(ArchiveFindingsCommand).resolves({});
-  gd.on(UnarchiveFindingsCommand).resolves({});
-}
 
 async function audit(h: Harness, alertId: unknown) {
   const r = await h.db.pool.query(
@@ -97,7 +73,7 @@ describe('escalation, review and paging', () => {
       env: {
         SECURITY_ENGINEER_IDS: SECENG.id,
         SECURITY_USERGROUP_ID: GROUP,
-        GUARDDUTY_ADMIN_ROLE_ARN: 'arn:aws:iam::111122223333:role/KanshiGuardDutyAdmin',
+        GUARDDUTY_ADMIN_ROLE_ARN: ADMIN_ROLE_ARN,
         PAGERDUTY_ROUTING_KEY: 'R0UTINGKEY0123456789abcdef',
         PAGERDUTY_EVENTS_URL: pd.url,
       },
@@ -108,7 +84,7 @@ describe('escalation, review and paging', () => {
     await pd.stop();
   });
   beforeEach(() => {
-    mockAws();
+    mockHealthyAws();
     pd.reset();
   });
 
@@ -359,7 +335,7 @@ describe('archiving in GuardDuty across a restart, and review before archiving',
     h = await startHarness({
       env: {
         SECURITY_ENGINEER_IDS: SECENG.id,
-        GUARDDUTY_ADMIN_ROLE_ARN: 'arn:aws:iam::111122223333:role/KanshiGuardDutyAdmin',
+        GUARDDUTY_ADMIN_ROLE_ARN: ADMIN_ROLE_ARN,
         ARCHIVE_REVIEW: 'before',
       },
     });
@@ -367,7 +343,7 @@ describe('archiving in GuardDuty across a restart, and review before archiving',
   afterAll(async () => {
     await h.close();
   });
-  beforeEach(() => mockAws());
+  beforeEach(() => mockHealthyAws());
 
   it('waits for approval before archiving in GuardDuty, then archives exactly once even across a restart', async () => {
     const { alertId, ts, finding } = await cardFor(h);

@@ -3,40 +3,16 @@
  * the real Bolt app, the fake Slack, real PostgreSQL, and GuardDuty through
  * aws-sdk-client-mock.
  */
-import {
-  ArchiveFindingsCommand,
-  GuardDutyClient,
-  ListDetectorsCommand,
-  UnarchiveFindingsCommand,
-} from '@aws-sdk/client-guardduty';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
+import { ArchiveFindingsCommand } from '@aws-sdk/client-guardduty';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../support/app-harness';
+import { ADMIN_ROLE_ARN, gd, mockHealthyAws } from '../support/aws-mocks';
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { wrapFinding } from '../support/fixtures';
 import { ALICE, BOB, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
 
 process.env.AWS_REGION = 'us-east-1';
-const gd = mockClient(GuardDutyClient);
-const sts = mockClient(STSClient);
-
-function mockAws(): void {
-  gd.reset();
-  sts.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIATEST',
-      SecretAccessKey: 'secret',
-      SessionToken: 'token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
-  gd.on(ListDetectorsCommand).resolves({ DetectorIds: ['admin-detector-1'] });
-  gd.on(ArchiveFindingsCommand).resolves({});
-  gd.on(UnarchiveFindingsCommand).resolves({});
-}
 
 async function audit(h: Harness, alertId: unknown) {
   const r = await h.db.pool.query('SELECT * FROM audit_event WHERE alert_id = $1 ORDER BY id', [alertId]);
@@ -74,14 +50,14 @@ describe('triage from the card', () => {
     h = await startHarness({
       env: {
         SECURITY_ENGINEER_IDS: SECENG.id,
-        GUARDDUTY_ADMIN_ROLE_ARN: 'arn:aws:iam::111122223333:role/KanshiGuardDutyAdmin',
+        GUARDDUTY_ADMIN_ROLE_ARN: ADMIN_ROLE_ARN,
       },
     });
   });
   afterAll(async () => {
     await h.close();
   });
-  beforeEach(() => mockAws());
+  beforeEach(() => mockHealthyAws());
 
   it('acknowledges: the card says who and when, the thread says so, and the audit has one row', async () => {
     const { alertId, ts } = await cardFor(h);

@@ -72,8 +72,9 @@ CREATE INDEX "alert_gd_sync_idx" ON "alert"("region") WHERE "gd_archive_wanted" 
 ALTER TABLE "audit_event" ADD CONSTRAINT "audit_event_alert_id_fkey" FOREIGN KEY ("alert_id") REFERENCES "alert"("id") ON DELETE RESTRICT ON UPDATE CASCADE;
 
 -- The audit trail is append-only, enforced by the database itself: no
--- UPDATE, DELETE or TRUNCATE, whatever the application (or an operator
--- with the application's role) tries.
+-- UPDATE, DELETE or TRUNCATE, whatever the application's code does. (A role
+-- that owns the table could still drop the trigger: in production, run
+-- migrations as the owner and Kanshi as a role that does not own it.)
 CREATE FUNCTION "kanshi_audit_event_append_only"() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN

@@ -5,14 +5,18 @@
 import type { AllMiddlewareArgs, App, SlackViewAction, ViewOutput } from '@slack/bolt';
 import { z } from 'zod';
 import { ARCHIVE_CATEGORIES, type ArchiveCategory, REASON_MAX, validateReason } from '../../../domain/triage';
-import type { TriageOutcome, TriageService } from '../../../services/triage';
+import type { Command, TriageOutcome, TriageService } from '../../../services/triage';
 import { type ModalMetadata, modalMetadata } from '../../blocks/modals';
 import { CALLBACK_IDS, INPUT_IDS } from '../../ids';
 import { actorOf } from '../triage-context';
 
 type Values = ViewOutput['state']['values'];
+type InputIds = { block: string; action: string };
 
-function textOf(values: Values, ids: { block: string; action: string }): string {
+const EXPIRED = 'This form has expired; please try again.';
+const category = z.enum(Object.keys(ARCHIVE_CATEGORIES) as [ArchiveCategory, ...ArchiveCategory[]]);
+
+function textOf(values: Values, ids: InputIds): string {
   return values[ids.block]?.[ids.action]?.value?.trim() ?? '';
 }
 
@@ -25,113 +29,81 @@ function metadataOf(view: ViewOutput): ModalMetadata | undefined {
   }
 }
 
-const category = z.enum(Object.keys(ARCHIVE_CATEGORIES) as [ArchiveCategory, ...ArchiveCategory[]]);
+function optionalNote(text: string): string | undefined {
+  return text.length > REASON_MAX ? `Please keep the note under ${REASON_MAX} characters.` : undefined;
+}
 
-async function tell(
-  client: AllMiddlewareArgs['client'],
-  meta: ModalMetadata,
-  userId: string,
-  outcome: TriageOutcome,
-): Promise<void> {
-  if (outcome.kind !== 'refused' || !meta.channel) return;
-  await client.chat.postEphemeral({ channel: meta.channel, user: userId, text: outcome.message });
+/**
+ * One modal: read and check the inputs (errors keyed by block id), then call
+ * the service with the command and the checked values. A refusal reaches the
+ * user as an ephemeral message in the alert's channel.
+ */
+function onSubmit<T>(
+  app: App,
+  callbackId: string,
+  check: (values: Values) => Checked<T>,
+  run: (cmd: Command, value: T) => Promise<TriageOutcome>,
+): void {
+  app.view<SlackViewAction>(callbackId, async ({ ack, view, body, client }) => {
+    const meta = metadataOf(view);
+    const { errors, value } = check(view.state.values);
+    const firstBlock = Object.keys(view.state.values)[0] ?? INPUT_IDS.note.block;
+    if (!meta) return void (await ack({ response_action: 'errors', errors: { [firstBlock]: EXPIRED } }));
+    if (Object.keys(errors).length > 0 || value === undefined) {
+      return void (await ack({ response_action: 'errors', errors }));
+    }
+    await ack();
+    const ctx = { team: body.team?.id, channel: meta.channel, messageTs: meta.messageTs };
+    const outcome = await run({ alertId: meta.alertId, actor: actorOf(body), ctx }, value);
+    await tell(client, meta, body.user.id, outcome);
+  });
+}
+
+async function tell(client: AllMiddlewareArgs['client'], meta: ModalMetadata, userId: string, o: TriageOutcome) {
+  if (o.kind !== 'refused' || !meta.channel) return;
+  await client.chat.postEphemeral({ channel: meta.channel, user: userId, text: o.message });
+}
+
+/** A modal whose one input must be a 10–3000 character text. */
+type Checked<T> = { errors: Record<string, string>; value?: T };
+
+function requiredText(ids: InputIds) {
+  return (values: Values): Checked<string> => {
+    const text = textOf(values, ids);
+    const bad = validateReason(text);
+    return bad ? { errors: { [ids.block]: bad } } : { errors: {}, value: text };
+  };
 }
 
 export function registerTriageModals(app: App, triage: TriageService): void {
-  app.view<SlackViewAction>(CALLBACK_IDS.archive, async ({ ack, view, body, client }) => {
-    const meta = metadataOf(view);
-    const values = view.state.values;
-    const picked = category.safeParse(
-      values[INPUT_IDS.category.block]?.[INPUT_IDS.category.action]?.selected_option?.value,
-    );
-    const reason = textOf(values, INPUT_IDS.reason);
-    const errors: Record<string, string> = {};
-    if (!picked.success) errors[INPUT_IDS.category.block] = 'Please choose why.';
-    const bad = validateReason(reason);
-    if (bad) errors[INPUT_IDS.reason.block] = bad;
-    if (Object.keys(errors).length > 0 || !meta || !picked.success) {
-      await ack({
-        response_action: 'errors',
-        errors: Object.keys(errors).length
-          ? errors
-          : { [INPUT_IDS.reason.block]: 'This form has expired; please try again.' },
-      });
-      return;
-    }
-    await ack();
-    const outcome = await triage.archive({
-      alertId: meta.alertId,
-      actor: actorOf(body),
-      ctx: ctxOf(body, meta),
-      category: picked.data,
-      reason,
-    });
-    await tell(client, meta, body.user.id, outcome);
-  });
-
-  app.view<SlackViewAction>(CALLBACK_IDS.resolve, async ({ ack, view, body, client }) => {
-    const meta = metadataOf(view);
-    const note = textOf(view.state.values, INPUT_IDS.note);
-    const bad = validateReason(note) ?? (meta ? undefined : 'This form has expired; please try again.');
-    if (bad || !meta) {
-      await ack({ response_action: 'errors', errors: { [INPUT_IDS.note.block]: bad ?? '' } });
-      return;
-    }
-    await ack();
-    await tell(
-      client,
-      meta,
-      body.user.id,
-      await triage.resolve({ alertId: meta.alertId, actor: actorOf(body), ctx: ctxOf(body, meta), note }),
-    );
-  });
-
-  app.view<SlackViewAction>(CALLBACK_IDS.reject, async ({ ack, view, body, client }) => {
-    const meta = metadataOf(view);
-    const comment = textOf(view.state.values, INPUT_IDS.comment);
-    const bad = validateReason(comment) ?? (meta ? undefined : 'This form has expired; please try again.');
-    if (bad || !meta) {
-      await ack({ response_action: 'errors', errors: { [INPUT_IDS.comment.block]: bad ?? '' } });
-      return;
-    }
-    await ack();
-    await tell(
-      client,
-      meta,
-      body.user.id,
-      await triage.rejectArchive({ alertId: meta.alertId, actor: actorOf(body), ctx: ctxOf(body, meta), comment }),
-    );
-  });
-
-  app.view<SlackViewAction>(CALLBACK_IDS.escalate, async ({ ack, view, body, client }) => {
-    const meta = metadataOf(view);
-    const note = textOf(view.state.values, INPUT_IDS.note);
-    if (!meta || note.length > REASON_MAX) {
-      await ack({
-        response_action: 'errors',
-        errors: {
-          [INPUT_IDS.note.block]: meta
-            ? `Please keep the note under ${REASON_MAX} characters.`
-            : 'This form has expired; please try again.',
-        },
-      });
-      return;
-    }
-    await ack();
-    await tell(
-      client,
-      meta,
-      body.user.id,
-      await triage.escalate({
-        alertId: meta.alertId,
-        actor: actorOf(body),
-        ctx: ctxOf(body, meta),
-        note: note || undefined,
-      }),
-    );
-  });
-}
-
-function ctxOf(body: SlackViewAction, meta: ModalMetadata) {
-  return { team: body.team?.id, channel: meta.channel, messageTs: meta.messageTs };
+  onSubmit(
+    app,
+    CALLBACK_IDS.archive,
+    (values) => {
+      const picked = category.safeParse(
+        values[INPUT_IDS.category.block]?.[INPUT_IDS.category.action]?.selected_option?.value,
+      );
+      const reason = textOf(values, INPUT_IDS.reason);
+      const errors: Record<string, string> = {};
+      if (!picked.success) errors[INPUT_IDS.category.block] = 'Please choose why.';
+      const bad = validateReason(reason);
+      if (bad) errors[INPUT_IDS.reason.block] = bad;
+      return picked.success && !bad ? { errors, value: { category: picked.data, reason } } : { errors };
+    },
+    (cmd, v) => triage.archive({ ...cmd, ...v }),
+  );
+  onSubmit(app, CALLBACK_IDS.resolve, requiredText(INPUT_IDS.note), (cmd, note) => triage.resolve({ ...cmd, note }));
+  onSubmit(app, CALLBACK_IDS.reject, requiredText(INPUT_IDS.comment), (cmd, comment) =>
+    triage.rejectArchive({ ...cmd, comment }),
+  );
+  onSubmit(
+    app,
+    CALLBACK_IDS.escalate,
+    (values): Checked<string> => {
+      const note = textOf(values, INPUT_IDS.note);
+      const bad = optionalNote(note);
+      return bad ? { errors: { [INPUT_IDS.note.block]: bad } } : { errors: {}, value: note };
+    },
+    (cmd, note) => triage.escalate({ ...cmd, note: note || undefined }),
+  );
 }
