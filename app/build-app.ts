@@ -22,6 +22,7 @@ import { createSlackClient, slackClientOptions, WebApiSlackSurface } from './ada
 import type { Config } from './config/env';
 import type { NudgePolicy } from './domain/nudges';
 import type { RoutingTable } from './domain/routing';
+import type { RunbookLibrary } from './domain/runbooks';
 import { healthzHandler, readyzHandler } from './http/health-routes';
 import { INGEST_PATH, ingestHandler } from './http/ingest-route';
 import { buildJobCatalog } from './jobs/catalog';
@@ -49,6 +50,7 @@ export interface AppDeps {
   clock?: Clock;
   /** Run the card worker in this process (default true). */
   runWorker?: boolean;
+  runbooks: RunbookLibrary;
   /** Overrides for tests; otherwise built from the config when configured. */
   guardDutyAdmin?: GuardDutyAdmin | undefined;
   pager?: Pager | undefined;
@@ -124,6 +126,10 @@ export function buildApp(deps: AppDeps): KanshiApp {
     },
     clock,
     logger: logger.child({ component: 'triage' }),
+    runbookFor: (type) => {
+      const g = deps.runbooks.lookup(type);
+      return g ? { file: g.runbook.file, sha256: g.runbook.hash, guidance: g.kind } : undefined;
+    },
   });
   const cardSync = new CardSync({
     store: cardStore,
@@ -217,6 +223,8 @@ export function buildApp(deps: AppDeps): KanshiApp {
   registerListeners(bolt, {
     logger,
     triage,
+    runbooks: deps.runbooks,
+    runbookBaseUrl: config.RUNBOOK_BASE_URL,
     alerts: cardStore,
     // /alert show renders the card without its buttons: actions happen on the card itself.
     render: (alert) => cardSync.render(alert, false),

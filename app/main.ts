@@ -7,10 +7,12 @@ import { resolve } from 'node:path';
 import { openDatabase } from './adapters/db/database';
 import { type EmbeddedPg, startEmbeddedPostgres } from './adapters/db/embedded-postgres';
 import { migrate } from './adapters/db/migrate';
+import { loadRunbookLibrary } from './adapters/fs/runbook-files';
 import { buildApp } from './build-app';
 import { AccountsFileError, loadAccountsFile } from './config/accounts-file';
 import { type Config, ConfigError, loadConfigFromProcess } from './config/env';
 import { RoutingTable } from './domain/routing';
+import { RunbookError, type RunbookLibrary } from './domain/runbooks';
 import { createLogger } from './logging';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -19,11 +21,13 @@ const MIGRATIONS_DIR = resolve(ROOT, 'prisma', 'migrations');
 async function main(): Promise<void> {
   let config: Config;
   let routing: RoutingTable;
+  let runbooks: RunbookLibrary;
   try {
     config = loadConfigFromProcess();
     routing = new RoutingTable(loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE)), config.DEFAULT_CHANNEL_ID);
+    runbooks = loadRunbookLibrary(resolve(ROOT, config.RUNBOOKS_DIR));
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof AccountsFileError) {
+    if (err instanceof ConfigError || err instanceof AccountsFileError || err instanceof RunbookError) {
       process.stderr.write(`kanshi: ${err.message}\n`);
       process.exit(1);
     }
@@ -56,7 +60,7 @@ async function main(): Promise<void> {
   const applied = await migrate(db.pool, MIGRATIONS_DIR);
   logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database schema up to date');
 
-  const app = buildApp({ config, db, routing, logger, migrationsDir: MIGRATIONS_DIR });
+  const app = buildApp({ config, db, routing, runbooks, logger, migrationsDir: MIGRATIONS_DIR });
   await app.start(config.PORT);
 
   let stopping = false;

@@ -28,6 +28,7 @@ import { Client, Pool } from 'pg';
 import { type Database, openDatabase } from '../app/adapters/db/database';
 import { startEmbeddedPostgres } from '../app/adapters/db/embedded-postgres';
 import { migrate } from '../app/adapters/db/migrate';
+import { loadRunbookLibrary } from '../app/adapters/fs/runbook-files';
 import { buildApp, type KanshiApp } from '../app/build-app';
 import { type Config, loadConfig } from '../app/config/env';
 import { type AccountRoute, RoutingTable } from '../app/domain/routing';
@@ -305,6 +306,7 @@ async function main(): Promise<void> {
     config,
     db,
     routing: new RoutingTable(routes, DEFAULT_CHANNEL),
+    runbooks: loadRunbookLibrary(join(ROOT, 'runbooks')),
     logger: createLogger('silent'),
     migrationsDir: MIGRATIONS_DIR,
     runWorker,

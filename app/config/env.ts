@@ -59,6 +59,9 @@ export const envSchema = z.object({
   /** Envelope accounts (GuardDuty administrators) allowed to send events; empty: any. */
   INGEST_ALLOWED_ACCOUNTS: csv.pipe(z.array(z.string().regex(/^\d{12}$/, 'must list 12-digit AWS account ids'))),
   ACCOUNTS_FILE: z.string().default('config/accounts.yml'),
+  /** Runbooks (Markdown with front matter), and where people can read them on the web. */
+  RUNBOOKS_DIR: z.string().default('runbooks'),
+  RUNBOOK_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),
   DEFAULT_CHANNEL_ID: channelId,
   SECURITY_CHANNEL_ID: channelId,
   /** Archive first and review afterwards (after), or archive only once approved (before). */

@@ -54,6 +54,8 @@ export interface TriageConfig {
 }
 
 export interface TriageDeps {
+  /** Which runbook a responder had for a finding type: recorded with every disposition. */
+  runbookFor?: (findingType: string) => { file: string; sha256: string; guidance: string } | undefined;
   store: TriageStore;
   security: SecurityTeam;
   config: TriageConfig;
@@ -70,6 +72,9 @@ export interface Command {
   actor: Actor;
   ctx: SlackContext;
 }
+
+/** Actions that dispose of an alert or hand it on: their audit rows say which runbook the responder had. */
+const DISPOSITIONS = new Set<TriageAction>(['archive', 'resolve', 'escalate']);
 
 const VERB: Partial<Record<AlertState, string>> = {
   acknowledged: 'acknowledged',
@@ -369,6 +374,7 @@ export class TriageService {
       return { kind: 'refused', reason: 'not_allowed', message };
     }
     const lane = a.cardChannelId ?? a.channelId;
+    const runbook = DISPOSITIONS.has(action) ? this.deps.runbookFor?.(a.findingType) : undefined;
     const result = await store.applyTransition({
       alertId: a.id,
       action,
@@ -378,7 +384,7 @@ export class TriageService {
       ctx: cmd.ctx,
       reasonCategory: how.reasonCategory,
       reason: how.reason,
-      detail: how.detail,
+      detail: runbook ? { ...how.detail, runbook } : how.detail,
       patch: how.patch?.(a, t.to) ?? {},
       jobs: [
         { kind: CARD_SYNC_JOB, key: cardJobKey(a.findingId), lane, payload: { alertId: a.id }, mode: 'rearm' },

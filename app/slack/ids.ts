@@ -32,6 +32,7 @@ export const ACTION_IDS = {
   approveArchive: 'kanshi_review_approve',
   rejectArchive: 'kanshi_review_reject',
   take: 'kanshi_escalation_take',
+  runbook: 'kanshi_runbook',
   consoleLink: 'kanshi_console_link',
 } as const;
 

@@ -50,6 +50,13 @@ describe('/alert', () => {
     }
   });
 
+  it('shows the runbook for a finding type', async () => {
+    const reply = await alert('runbook Recon:EC2/Portscan');
+    expect(reply.response_type).toBe('ephemeral');
+    expect(JSON.stringify(reply.blocks)).toContain('*What it means*');
+    expect(JSON.stringify(reply.blocks)).toContain('Recon:EC2/Portscan');
+  });
+
   it('says when no alert matches', async () => {
     expect((await alert('show 0000notthere')).text).toContain('No alert or finding with id `0000notthere`');
   });

@@ -3,6 +3,10 @@
  * the real Bolt app, the fake Slack, real PostgreSQL, and GuardDuty through
  * aws-sdk-client-mock.
  */
+
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { ArchiveFindingsCommand } from '@aws-sdk/client-guardduty';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../support/app-harness';
@@ -190,5 +194,33 @@ describe('triage from the card', () => {
       ['approve_archive', 'applied', SECENG.id],
     ]);
     expect(rows[1]?.detail).toEqual({ why: 'not_authorised' });
+    // The archive's audit row says which runbook the responder had, by content hash.
+    const file = readFileSync(resolve(__dirname, '..', '..', 'runbooks', 'ec2-unauthorized-access.md'), 'utf8');
+    expect(rows[0]?.detail).toEqual({
+      runbook: {
+        file: 'ec2-unauthorized-access.md',
+        sha256: createHash('sha256').update(file).digest('hex'),
+        guidance: 'specific',
+      },
+    });
+  });
+
+  it('opens the runbook for the finding type from the card', async () => {
+    const { alertId, ts } = await cardFor(h);
+    const opened = await click(h, {
+      actionId: ACTION_IDS.runbook,
+      value: alertId,
+      user: BOB,
+      channel: PROD_CHANNEL,
+      messageTs: ts,
+    });
+    const call = await h.slack.waitFor(() =>
+      h.slack.callsTo('views.open').find((c) => c.args.trigger_id === opened.triggerId),
+    );
+    const view = JSON.stringify(call.args.view);
+    expect(view).toContain('UnauthorizedAccess:EC2/MaliciousIPCaller.Custom');
+    expect(view).toContain('*How to tell a false positive*');
+    // Reading the runbook changes nothing.
+    expect(await audit(h, alertId)).toEqual([]);
   });
 });

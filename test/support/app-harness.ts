@@ -7,6 +7,7 @@ import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import type { Database } from '../../app/adapters/db/database';
+import { loadRunbookLibrary } from '../../app/adapters/fs/runbook-files';
 import { buildApp, type KanshiApp } from '../../app/build-app';
 import { parseAccountsFile } from '../../app/config/accounts-file';
 import { loadConfig } from '../../app/config/env';
@@ -16,6 +17,7 @@ import { FakeSlack } from '../fakes/fake-slack';
 import { createTestDb, type TestDb } from './test-db';
 
 export const MIGRATIONS_DIR = resolve(__dirname, '..', '..', 'prisma', 'migrations');
+export const RUNBOOKS = loadRunbookLibrary(resolve(__dirname, '..', '..', 'runbooks'));
 export const API_KEY = 'test-ingest-api-key-0123456789';
 export const SIGNING_SECRET = 'test-signing-secret-abcdef';
 export const BOT_TOKEN = 'xoxb-test-token';
@@ -96,6 +98,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       config,
       db: opts.database ?? db,
       routing: new RoutingTable(parseAccountsFile(ACCOUNTS_YAML, 'accounts.yml'), DEFAULT_CHANNEL),
+      runbooks: RUNBOOKS,
       logger: createLogger('debug', sink),
       migrationsDir: MIGRATIONS_DIR,
       runWorker,

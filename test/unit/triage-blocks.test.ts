@@ -248,29 +248,28 @@ describe('the status lines of an alert card', () => {
 });
 
 describe('the buttons of an alert card', () => {
+  // The Runbook button stays on the card in every state, last.
   const EXPECTED: Record<AlertState, string[]> = {
-    open: [ACTION_IDS.acknowledge, ACTION_IDS.archive, ACTION_IDS.escalate],
-    acknowledged: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.escalate],
-    escalated: [ACTION_IDS.resolve, ACTION_IDS.archive],
-    archive_requested: [],
-    archived: [],
-    resolved: [],
+    open: [ACTION_IDS.acknowledge, ACTION_IDS.archive, ACTION_IDS.escalate, ACTION_IDS.runbook],
+    acknowledged: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.escalate, ACTION_IDS.runbook],
+    escalated: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.runbook],
+    archive_requested: [ACTION_IDS.runbook],
+    archived: [ACTION_IDS.runbook],
+    resolved: [ACTION_IDS.runbook],
   };
 
-  it.each(ALERT_STATES)('offers exactly the actions a %s alert allows', (state) => {
+  it.each(ALERT_STATES)('offers exactly the actions a %s alert allows, plus the runbook', (state) => {
     const blocks = triageBlocks(ALERT_ID, view({ state }));
     const buttons = buttonsOf(blocks);
     expect(buttons.map((b) => b.action_id)).toEqual(EXPECTED[state]);
-    expect(buttons).toHaveLength(availableActions(state).length);
+    expect(buttons).toHaveLength(availableActions(state).length + 1);
     for (const b of buttons) expect(b.value).toBe(ALERT_ID);
   });
 
-  it.each(ALERT_STATES)('puts the status first and leaves out an empty actions block (%s)', (state) => {
+  it.each(ALERT_STATES)('puts the status first and the buttons after it (%s)', (state) => {
     const blocks = parseBlocks(triageBlocks(ALERT_ID, view({ state })));
     expect(blocks[0]).toEqual(expect.objectContaining({ type: 'section', block_id: CARD_BLOCK_IDS.status }));
-    expect(blocks.map((b) => b.block_id)).toEqual(
-      EXPECTED[state].length > 0 ? [CARD_BLOCK_IDS.status, CARD_BLOCK_IDS.actions] : [CARD_BLOCK_IDS.status],
-    );
+    expect(blocks.map((b) => b.block_id)).toEqual([CARD_BLOCK_IDS.status, CARD_BLOCK_IDS.actions]);
   });
 
   it('labels and styles the buttons', () => {
@@ -279,6 +278,7 @@ describe('the buttons of an alert card', () => {
       ['Acknowledge', 'primary'],
       ['Archive…', undefined],
       ['Escalate…', 'danger'],
+      ['Runbook', undefined],
     ]);
   });
 });

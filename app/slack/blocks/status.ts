@@ -111,6 +111,8 @@ export function triageBlocks(alertId: string, v: TriageView): SlackBlock[] {
     .map((a) => BUTTON[a])
     .filter((b) => b !== undefined)
     .map((b) => button(b.text, b.actionId, alertId, b.style));
-  if (buttons.length > 0) blocks.push({ type: 'actions', block_id: CARD_BLOCK_IDS.actions, elements: buttons });
+  // The runbook stays available in every state.
+  buttons.push(button('Runbook', ACTION_IDS.runbook, alertId));
+  blocks.push({ type: 'actions', block_id: CARD_BLOCK_IDS.actions, elements: buttons });
   return blocks;
 }

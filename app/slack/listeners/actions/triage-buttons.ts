@@ -2,7 +2,7 @@
  * Card buttons. Thin: ack, parse the alert id from the button's value, one
  * service call, and an ephemeral reply when the service refuses.
  */
-import type { App, BlockAction, ButtonAction, RespondFn } from '@slack/bolt';
+import type { App, BlockAction, ButtonAction, RespondFn, types } from '@slack/bolt';
 import type { TriageAction } from '../../../domain/triage';
 import type { TriageOutcome, TriageService } from '../../../services/triage';
 import { archiveModal, escalateModal, type ModalMetadata, rejectModal, resolveModal } from '../../blocks/modals';
@@ -51,7 +51,10 @@ export function registerTriageButtons(app: App, triage: TriageService): void {
       const ready = await triage.prepare(alertId, m.action, actorOf(body), ctx);
       if (!ready.ok) return refuse(respond, ready.message);
       const meta: ModalMetadata = { alertId, channel: ctx.channel, messageTs: ctx.messageTs };
-      await client.views.open({ trigger_id: body.trigger_id, view: m.view(meta, ready.title) as never });
+      await client.views.open({
+        trigger_id: body.trigger_id,
+        view: m.view(meta, ready.title) as unknown as types.ModalView,
+      });
     });
   }
 }
