@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AwsGuardDutyAdmin } from './adapters/aws/guardduty-admin';
+import { PgAlertQueries } from './adapters/db/alert-queries';
 import { PrismaCardStore } from './adapters/db/card-store';
 import type { Database } from './adapters/db/database';
 import { PgFollowUpStores } from './adapters/db/follow-up-stores';
@@ -15,6 +16,7 @@ import { PgIngestStore } from './adapters/db/ingest-store';
 import { PgJobQueue } from './adapters/db/job-queue';
 import { PgLanePacer } from './adapters/db/lane-pacer';
 import { pendingMigrations } from './adapters/db/migrate';
+import { PgStatsStore } from './adapters/db/stats-store';
 import { PrismaTriageStore } from './adapters/db/triage-store';
 import { PagerDutyEventsV2 } from './adapters/pagerduty/events-v2';
 import { backgroundAuthorize } from './adapters/slack/authorize';
@@ -32,6 +34,7 @@ import { type Clock, systemClock } from './ports/clock';
 import type { GuardDutyAdmin } from './ports/guardduty-admin';
 import type { Logger } from './ports/logger';
 import type { Pager } from './ports/pager';
+import { AlertCommands } from './services/alert-commands';
 import { CardSync } from './services/card-sync';
 import { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from './services/follow-ups';
 import { IngestService } from './services/ingest';
@@ -108,15 +111,16 @@ export function buildApp(deps: AppDeps): KanshiApp {
         })
       : undefined);
 
+  const securityTeam = new SlackSecurityTeam({
+    engineerIds: config.SECURITY_ENGINEER_IDS,
+    usergroupId: config.SECURITY_USERGROUP_ID,
+    slack,
+    clock,
+    logger,
+  });
   const triage = new TriageService({
     store: triageStore,
-    security: new SlackSecurityTeam({
-      engineerIds: config.SECURITY_ENGINEER_IDS,
-      usergroupId: config.SECURITY_USERGROUP_ID,
-      slack,
-      clock,
-      logger,
-    }),
+    security: securityTeam,
     config: {
       archiveReview: config.ARCHIVE_REVIEW,
       securityChannelId: config.SECURITY_CHANNEL_ID,
@@ -220,14 +224,28 @@ export function buildApp(deps: AppDeps): KanshiApp {
     logger: boltLogger(logger),
     clientOptions: slackClientOptions(slackOpts),
   });
+  const queries = new PgAlertQueries(db.pool);
+  const commands = new AlertCommands({
+    triage,
+    triageStore,
+    alerts: cardStore,
+    queries,
+    routes: queries,
+    stats: new PgStatsStore(db.pool),
+    security: securityTeam,
+    runbooks: deps.runbooks,
+    routing: deps.routing,
+    // /alert show renders the card without its buttons: actions happen on the card itself.
+    render: (alert) => cardSync.render(alert, false),
+    clock,
+  });
   registerListeners(bolt, {
     logger,
     triage,
+    commands,
     runbooks: deps.runbooks,
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
     alerts: cardStore,
-    // /alert show renders the card without its buttons: actions happen on the card itself.
-    render: (alert) => cardSync.render(alert, false),
   });
 
   const server = createServer(receiver.requestListener);

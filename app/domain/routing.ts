@@ -31,6 +31,15 @@ export class RoutingTable {
     return { channelId: entry.channelId, reason: 'account' };
   }
 
+  /** Accounts whose alerts go to this channel, given the /alert route overrides. */
+  accountsForChannel(channelId: string, overrides: ReadonlyMap<string, string>): string[] {
+    const fromFile = [...this.byAccount.values()]
+      .filter((r) => r.enabled && r.channelId === channelId && !overrides.has(r.accountId))
+      .map((r) => r.accountId);
+    const overridden = [...overrides].filter(([, ch]) => ch === channelId).map(([account]) => account);
+    return [...new Set([...fromFile, ...overridden])].sort();
+  }
+
   get size(): number {
     return this.byAccount.size;
   }

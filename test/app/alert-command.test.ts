@@ -33,10 +33,11 @@ describe('/alert', () => {
 
   it('shows usage for help and for anything it does not understand, escaped', async () => {
     expect((await alert('help')).text).toContain('/alert show &lt;alert id | finding id&gt;');
-    const unknown = await alert('frobnicate <!channel>');
-    expect(unknown.text).toContain('frobnicate &lt;!channel&gt;');
-    expect(unknown.text).not.toContain('<!channel>');
-    expect(unknown.response_type).toBe('ephemeral');
+    expect((await alert('frobnicate')).text).toContain("I don't know `frobnicate`");
+    const hostile = await alert('list <!channel>');
+    expect(hostile.text).toContain('&lt;!channel&gt;');
+    expect(hostile.text).not.toContain('<!channel>');
+    expect(hostile.response_type).toBe('ephemeral');
   });
 
   it('shows an alert card by alert id and by finding id', async () => {

@@ -25,7 +25,10 @@ WITH ev AS (
 ), al AS (
   INSERT INTO alert (finding_id, source, finding_type, account_id, region, severity, severity_label, title,
                      finding_updated_at, first_seen, last_seen, count, is_sample, finding, channel_id)
-  SELECT $2, $5, $6, $7, $8, $9, $10, $11, $3, $12, $13, $14, $15, $16, $17 FROM ev
+  -- An /alert route override for the account wins over the file's routing ($17).
+  SELECT $2, $5, $6, $7, $8, $9, $10, $11, $3, $12, $13, $14, $15, $16,
+         COALESCE((SELECT r.channel_id FROM account_route r WHERE r.account_id = $7), $17)
+  FROM ev
   ON CONFLICT (finding_id) DO UPDATE SET
     finding_type = EXCLUDED.finding_type,
     severity = EXCLUDED.severity,

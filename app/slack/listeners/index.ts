@@ -4,22 +4,26 @@
  */
 import type { App } from '@slack/bolt';
 import type { RunbookLibrary } from '../../domain/runbooks';
+import type { AlertReader } from '../../ports/alert-reader';
 import type { Logger } from '../../ports/logger';
+import type { AlertCommands } from '../../services/alert-commands';
 import type { TriageService } from '../../services/triage';
 import { registerRunbookButton } from './actions/runbook';
 import { registerTriageButtons } from './actions/triage-buttons';
-import { type AlertCommandDeps, registerAlertCommand } from './commands/alert';
+import { registerAlertCommand } from './commands/alert';
 import { registerTriageModals } from './views/triage-modals';
 
-export interface ListenerDeps extends AlertCommandDeps {
+export interface ListenerDeps {
   logger: Logger;
+  commands: AlertCommands;
+  alerts: AlertReader;
   triage: TriageService;
   runbooks: RunbookLibrary;
   runbookBaseUrl?: string | undefined;
 }
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
-  registerAlertCommand(app, deps);
+  registerAlertCommand(app, deps.commands);
   registerTriageButtons(app, deps.triage);
   registerRunbookButton(app, deps);
   registerTriageModals(app, deps.triage);
