@@ -35,6 +35,7 @@ import type { GuardDutyAdmin } from './ports/guardduty-admin';
 import type { Logger } from './ports/logger';
 import type { Pager } from './ports/pager';
 import { AlertCommands } from './services/alert-commands';
+import { AppHome } from './services/app-home';
 import { CardSync } from './services/card-sync';
 import { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from './services/follow-ups';
 import { IngestService } from './services/ingest';
@@ -225,13 +226,15 @@ export function buildApp(deps: AppDeps): KanshiApp {
     clientOptions: slackClientOptions(slackOpts),
   });
   const queries = new PgAlertQueries(db.pool);
+  const stats = new PgStatsStore(db.pool);
+  const home = new AppHome({ queries, stats, security: securityTeam, slack, routing: deps.routing, clock });
   const commands = new AlertCommands({
     triage,
     triageStore,
     alerts: cardStore,
     queries,
     routes: queries,
-    stats: new PgStatsStore(db.pool),
+    stats,
     security: securityTeam,
     runbooks: deps.runbooks,
     routing: deps.routing,
@@ -243,6 +246,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     logger,
     triage,
     commands,
+    home,
     runbooks: deps.runbooks,
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
     alerts: cardStore,

@@ -23,6 +23,8 @@ export interface SlackSurface {
   postMessage(channelId: string, message: SlackMessage): Promise<SlackResult<{ ts: string }>>;
   updateMessage(channelId: string, ts: string, message: SlackMessage): Promise<SlackResult<void>>;
   postEphemeral(channelId: string, userId: string, text: string): Promise<SlackResult<void>>;
+  /** Channels the user is a member of (for App Home). */
+  userChannels(userId: string): Promise<SlackResult<string[]>>;
   /** Members of a user group (for the security team). */
   usergroupMembers(usergroupId: string): Promise<SlackResult<string[]>>;
   postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>>;

@@ -18,6 +18,10 @@ export const BOT_SCOPES = [
   // usergroups.users.list: members of SECURITY_USERGROUP_ID count as security
   // engineers (app/services/security-team.ts).
   'usergroups:read',
+  // users.conversations: which channels a user is in, for their App Home
+  // (app/services/app-home.ts), public and private.
+  'channels:read',
+  'groups:read',
 ] as const;
 
 export type BotScope = (typeof BOT_SCOPES)[number];

@@ -153,3 +153,64 @@ describe('/alert subcommands', () => {
     expect(cardsFor(h, id)[0]?.channel).toBe('C0NEWCHAN1');
   });
 });
+
+describe('App Home', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ env: { SECURITY_ENGINEER_IDS: SECENG.id } });
+  });
+  afterAll(async () => {
+    await h.close();
+  });
+
+  async function openHome(user: SlackUser) {
+    const body = JSON.stringify({
+      token: 'legacy',
+      team_id: 'T0TEST',
+      api_app_id: 'A0KANSHI',
+      type: 'event_callback',
+      event_id: `Ev${randomBytes(4).toString('hex')}`,
+      event_time: Math.floor(Date.now() / 1000),
+      event: {
+        type: 'app_home_opened',
+        user: user.id,
+        channel: 'D0HOME',
+        tab: 'home',
+        event_ts: `${Date.now() / 1000}`,
+      },
+    });
+    const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/json'));
+    expect(res.status).toBe(200);
+    return h.slack.waitFor(() => h.slack.homeOf(user.id) && JSON.stringify(h.slack.homeOf(user.id)));
+  }
+
+  it('shows your alerts, the open alerts of your channels, reviews for engineers, and response times', async () => {
+    const f = freshFinding();
+    const { body } = await h.ingest(wrapFinding(f));
+    const mineId = String(body.alertId);
+    const ts = String(await eventually(async () => (await alertRow(h, mineId)).card_ts));
+    await click(h, {
+      actionId: ACTION_IDS.acknowledge,
+      value: mineId,
+      user: ALICE,
+      channel: PROD_CHANNEL,
+      messageTs: ts,
+    });
+    await eventually(async () => (await alertRow(h, mineId)).state === 'acknowledged');
+    const open = await h.ingest(wrapFinding(freshFinding()));
+    h.slack.setUserChannels(ALICE.id, [PROD_CHANNEL]);
+
+    const home = await openHome(ALICE);
+    expect(home).toContain('Your alerts');
+    expect(home).toContain(mineId);
+    expect(home).toContain('Open in your channels');
+    expect(home).toContain(String(open.body.alertId));
+    expect(home).toContain('Last 7 days in your accounts');
+    expect(home).toContain(PROD_ACCOUNT);
+    expect(home).not.toContain('Archives to review');
+
+    const engineerHome = await openHome(SECENG);
+    expect(engineerHome).toContain('Archives to review');
+    expect(engineerHome).toContain('None of your channels receives alerts for an account.');
+  });
+});

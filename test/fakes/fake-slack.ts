@@ -307,6 +307,8 @@ export class FakeSlack {
   private postIntervalMs: number | undefined;
   private lastPostAt = new Map<string, number>();
   private readonly usergroups = new Map<string, string[]>();
+  private readonly userChannels = new Map<string, string[]>();
+  private readonly homes = new Map<string, Record<string, unknown>>();
 
   private readonly handlers: ReadonlyMap<string, Handler>;
 
@@ -324,7 +326,19 @@ export class FakeSlack {
       ['views.update', (a) => this.storeView('views.update', a)],
       ['users.info', (a) => this.usersInfo(a)],
       ['usergroups.users.list', (a) => this.usergroupUsers(a)],
+      ['users.conversations', (a) => this.userConversations(a)],
+      ['views.publish', (a) => this.publishHome(a)],
     ]);
+  }
+
+  /** Channels a user is a member of, for users.conversations. */
+  setUserChannels(userId: string, channelIds: string[]): void {
+    this.userChannels.set(userId, [...channelIds]);
+  }
+
+  /** The App Home view last published for a user. */
+  homeOf(userId: string): Record<string, unknown> | undefined {
+    return this.homes.get(userId);
   }
 
   // ----- lifecycle ---------------------------------------------------------
@@ -834,5 +848,22 @@ export class FakeSlack {
     const users = id === undefined ? undefined : this.usergroups.get(id);
     if (!users) return fail('no_such_subteam');
     return { ok: true, users: [...users] };
+  }
+
+  private userConversations(args: Args): ApiResult {
+    const user = str(args, 'user');
+    const channels = (user === undefined ? [] : (this.userChannels.get(user) ?? [])).map((id) => ({
+      id,
+      is_member: true,
+    }));
+    return { ok: true, channels, response_metadata: { next_cursor: '' } };
+  }
+
+  private publishHome(args: Args): ApiResult {
+    const user = str(args, 'user_id');
+    const view = args.view;
+    if (user === undefined || !isRecord(view) || view.type !== 'home') return fail('invalid_arguments');
+    this.homes.set(user, view);
+    return { ok: true, view: { id: `V${user}`, ...view } };
   }
 }

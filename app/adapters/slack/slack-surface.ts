@@ -133,6 +133,27 @@ export class WebApiSlackSurface implements SlackSurface {
     });
   }
 
+  userChannels(userId: string): Promise<SlackResult<string[]>> {
+    return call(async () => {
+      const channels: string[] = [];
+      let cursor: string | undefined;
+      // A few pages are plenty for one person's channels.
+      for (let page = 0; page < 5; page++) {
+        const res = await this.client.users.conversations({
+          user: userId,
+          types: 'public_channel,private_channel',
+          exclude_archived: true,
+          limit: 200,
+          ...(cursor ? { cursor } : {}),
+        });
+        for (const c of res.channels ?? []) if (c.id) channels.push(c.id);
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) break;
+      }
+      return channels;
+    });
+  }
+
   usergroupMembers(usergroupId: string): Promise<SlackResult<string[]>> {
     return call(async () => {
       const res = await this.client.usergroups.users.list({ usergroup: usergroupId });

@@ -3,15 +3,19 @@ import type { SeverityLabel } from '../../domain/severity';
 import { SEVERITY_EMOJI } from '../../domain/severity';
 import type { AlertListItem } from '../../ports/alert-queries';
 import { ACTION_IDS } from '../ids';
-import { escapeAndFit, link, slackDate } from './mrkdwn';
+import { escapeAndFit, fitPlain, link, slackDate } from './mrkdwn';
 import { messageLink } from './security-cards';
 
 export const PAGE_SIZE = 10;
 
-function line(a: AlertListItem): string {
+/** One alert as mrkdwn: severity, linked title, type, account, state, arrival and id. */
+export function alertLines(a: AlertListItem): string {
   const emoji = SEVERITY_EMOJI[a.severityLabel as SeverityLabel] ?? '';
-  const title = escapeAndFit(a.title, 150);
-  const card = a.cardChannelId && a.cardTs ? link(messageLink(a.cardChannelId, a.cardTs), title) : title;
+  // link() escapes its label itself, so it gets the raw (fitted) title.
+  const card =
+    a.cardChannelId && a.cardTs
+      ? link(messageLink(a.cardChannelId, a.cardTs), fitPlain(a.title, 150))
+      : escapeAndFit(a.title, 150);
   return [
     `${emoji} *${card}*`,
     `${escapeAndFit(a.findingType, 120)} · account ${escapeAndFit(a.accountId, 20)} · ${a.state.replace('_', ' ')} · ${slackDate(a.createdAt.toISOString())}`,
@@ -35,7 +39,7 @@ export function alertListBlocks(
     },
   ];
   if (items.length === 0) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: 'Nothing here.' } });
-  for (const a of items) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: line(a) } });
+  for (const a of items) blocks.push({ type: 'section', text: { type: 'mrkdwn', text: alertLines(a) } });
   const buttons = [
     ...(page.previous
       ? [

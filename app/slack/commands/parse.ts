@@ -63,8 +63,9 @@ export function parseAlertCommand(text: string): ParseResult {
     case 'list': {
       let scope: ListScope = 'open';
       let args = rest;
-      if (args[0] === 'open' || args[0] === 'mine' || args[0] === 'all') {
-        scope = args[0];
+      const first = args[0]?.toLowerCase();
+      if (first === 'open' || first === 'mine' || first === 'all') {
+        scope = first;
         args = args.slice(1);
       }
       const opts = options(args, ['account', 'severity', 'page']);
@@ -75,8 +76,9 @@ export function parseAlertCommand(text: string): ParseResult {
       const severity = opts.get('severity')?.toLowerCase();
       if (severity !== undefined && !SEVERITIES.has(severity))
         return fail('`severity` must be critical, high, medium or low');
-      const page = Number(opts.get('page') ?? '1');
-      if (!Number.isInteger(page) || page < 1 || page > 1000) return fail('`page` must be a number from 1');
+      const pageText = opts.get('page') ?? '1';
+      const page = /^\d{1,4}$/.test(pageText) ? Number(pageText) : Number.NaN;
+      if (!Number.isInteger(page) || page < 1 || page > 1000) return fail('`page` must be a number from 1 to 1000');
       return ok({
         kind: 'list',
         scope,

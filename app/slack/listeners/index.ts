@@ -7,15 +7,18 @@ import type { RunbookLibrary } from '../../domain/runbooks';
 import type { AlertReader } from '../../ports/alert-reader';
 import type { Logger } from '../../ports/logger';
 import type { AlertCommands } from '../../services/alert-commands';
+import type { AppHome } from '../../services/app-home';
 import type { TriageService } from '../../services/triage';
 import { registerRunbookButton } from './actions/runbook';
 import { registerTriageButtons } from './actions/triage-buttons';
 import { registerAlertCommand } from './commands/alert';
+import { registerAppHome } from './events/app-home';
 import { registerTriageModals } from './views/triage-modals';
 
 export interface ListenerDeps {
   logger: Logger;
   commands: AlertCommands;
+  home: AppHome;
   alerts: AlertReader;
   triage: TriageService;
   runbooks: RunbookLibrary;
@@ -24,6 +27,7 @@ export interface ListenerDeps {
 
 export function registerListeners(app: App, deps: ListenerDeps): void {
   registerAlertCommand(app, deps.commands);
+  registerAppHome(app, deps.home);
   registerTriageButtons(app, deps.triage);
   registerRunbookButton(app, deps);
   registerTriageModals(app, deps.triage);
