@@ -107,6 +107,12 @@ describe('/alert subcommands', () => {
       'Done: the alert is now archived.',
     );
     expect((await alertRow(h, id)).state_reason_category).toBe('expected_activity');
+
+    const other = await newAlert();
+    expect((await alert(`escalate ${other.id}`)).method).toBe('views.open');
+    expect((await alert(`escalate ${other.id} possible credential theft`)).text).toBe('Done: the alert is now escalated.');
+    expect((await alertRow(h, other.id)).state_reason).toBe('possible credential theft');
+    expect((await alert(`resolve ${other.id}`)).method).toBe('views.open');
   });
 
   it('reports statistics computed from the stored alerts', async () => {
