@@ -110,7 +110,9 @@ describe('/alert subcommands', () => {
 
     const other = await newAlert();
     expect((await alert(`escalate ${other.id}`)).method).toBe('views.open');
-    expect((await alert(`escalate ${other.id} possible credential theft`)).text).toBe('Done: the alert is now escalated.');
+    expect((await alert(`escalate ${other.id} possible credential theft`)).text).toBe(
+      'Done: the alert is now escalated.',
+    );
     expect((await alertRow(h, other.id)).state_reason).toBe('possible credential theft');
     expect((await alert(`resolve ${other.id}`)).method).toBe('views.open');
   });
