@@ -8,6 +8,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AwsGuardDutyAdmin } from './adapters/aws/guardduty-admin';
+import { AwsInvestigator } from './adapters/aws/investigator';
 import { PgAlertQueries } from './adapters/db/alert-queries';
 import { PrismaCardStore } from './adapters/db/card-store';
 import type { Database } from './adapters/db/database';
@@ -28,10 +29,12 @@ import type { RunbookLibrary } from './domain/runbooks';
 import { healthzHandler, readyzHandler } from './http/health-routes';
 import { INGEST_PATH, ingestHandler } from './http/ingest-route';
 import { buildJobCatalog } from './jobs/catalog';
+import { INVESTIGATE_JOB, investigateJobKey } from './jobs/names';
 import { JobRunner } from './jobs/runner';
 import { boltLogger } from './logging';
 import { type Clock, systemClock } from './ports/clock';
 import type { GuardDutyAdmin } from './ports/guardduty-admin';
+import type { Investigator } from './ports/investigator';
 import type { Logger } from './ports/logger';
 import type { Pager } from './ports/pager';
 import { AlertCommands } from './services/alert-commands';
@@ -39,6 +42,7 @@ import { AppHome } from './services/app-home';
 import { CardSync } from './services/card-sync';
 import { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from './services/follow-ups';
 import { IngestService } from './services/ingest';
+import { InvestigationService } from './services/investigation';
 import { SlackSecurityTeam } from './services/security-team';
 import { TriageService } from './services/triage';
 import { registerListeners } from './slack/listeners';
@@ -57,6 +61,7 @@ export interface AppDeps {
   runbooks: RunbookLibrary;
   /** Overrides for tests; otherwise built from the config when configured. */
   guardDutyAdmin?: GuardDutyAdmin | undefined;
+  investigator?: Investigator | undefined;
   pager?: Pager | undefined;
 }
 
@@ -136,6 +141,17 @@ export function buildApp(deps: AppDeps): KanshiApp {
       return g ? { file: g.runbook.file, sha256: g.runbook.hash, guidance: g.kind } : undefined;
     },
   });
+  const investigator =
+    config.INVESTIGATION === 'on'
+      ? (deps.investigator ??
+        AwsInvestigator.create({
+          roleName: config.INVESTIGATION_ROLE_NAME,
+          externalId: config.INVESTIGATION_EXTERNAL_ID,
+          organizationsRoleArn: config.ORGANIZATIONS_ROLE_ARN,
+          clock,
+          logger: logger.child({ component: 'investigator' }),
+        }))
+      : undefined;
   const cardSync = new CardSync({
     store: cardStore,
     slack,
@@ -143,6 +159,16 @@ export function buildApp(deps: AppDeps): KanshiApp {
     clock,
     logger: logger.child({ component: 'card-sync' }),
     defaultChannelId: config.DEFAULT_CHANNEL_ID,
+    onPosted: investigator
+      ? (alertId) =>
+          followUpStores.enqueue({
+            kind: INVESTIGATE_JOB,
+            key: investigateJobKey(alertId, 'first'),
+            lane: null,
+            payload: { alertId },
+            mode: 'once',
+          })
+      : undefined,
   });
   const followUpDeps = {
     cards: cardStore,
@@ -171,6 +197,16 @@ export function buildApp(deps: AppDeps): KanshiApp {
           })
         : undefined,
       paging: pager ? new Paging({ pager, calls: followUpStores, triageStore, cards: cardStore, logger }) : undefined,
+      investigation: investigator
+        ? new InvestigationService({
+            investigator,
+            store: followUpStores,
+            cards: cardStore,
+            thread,
+            clock,
+            logger: logger.child({ component: 'investigation' }),
+          })
+        : undefined,
       nudger: new Nudger({
         triageStore,
         cards: cardStore,

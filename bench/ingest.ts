@@ -287,6 +287,8 @@ async function main(): Promise<void> {
     DEFAULT_CHANNEL_ID: DEFAULT_CHANNEL,
     SECURITY_CHANNEL_ID: 'C0BENCHSEC1',
     LOG_LEVEL: 'silent',
+    // The benchmark measures ingest; it must not call AWS.
+    INVESTIGATION: 'off',
   });
 
   const db: Database = openDatabase({ url: server.url, poolSize: config.DATABASE_POOL_SIZE });

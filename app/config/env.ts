@@ -84,6 +84,18 @@ export const envSchema = z.object({
     .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
     .optional(),
   GUARDDUTY_ADMIN_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  /** Auto-investigation: read-only lookups in the finding's account after the card is posted. */
+  INVESTIGATION: z.enum(['on', 'off']).default('on'),
+  INVESTIGATION_ROLE_NAME: z
+    .string()
+    .regex(/^[\w+=,.@-]{1,64}$/, 'must be an IAM role name')
+    .default('KanshiReadOnly'),
+  INVESTIGATION_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
+  /** A role in the management (or delegated administrator) account for AWS Organizations lookups. */
+  ORGANIZATIONS_ROLE_ARN: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/.+$/, 'must be an IAM role ARN')
+    .optional(),
   /** Nudge unacknowledged alerts after this long, by severity; escalate after twice that. */
   NUDGE_AFTER_CRITICAL: duration('15m'),
   NUDGE_AFTER_HIGH: duration('1h'),

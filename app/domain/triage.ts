@@ -22,7 +22,9 @@ export type TriageAction =
   | 'reject_archive'
   | 'take'
   | 'recur'
-  | 'archived_in_guardduty';
+  | 'archived_in_guardduty'
+  /** The investigated resource no longer exists: resolved as "resource gone". */
+  | 'resolve_gone';
 
 export type ArchiveReview = 'after' | 'before';
 
@@ -70,6 +72,8 @@ function target(from: AlertState, action: TriageAction, review: ArchiveReview): 
       return from === 'archived' || from === 'resolved' ? 'open' : undefined;
     case 'archived_in_guardduty':
       return from === 'archived' ? undefined : 'archived';
+    case 'resolve_gone':
+      return ACTIVE.includes(from) || from === 'escalated' ? 'resolved' : undefined;
   }
 }
 

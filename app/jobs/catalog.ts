@@ -7,10 +7,12 @@ import { z } from 'zod';
 import type { JobOutcome } from '../ports/job-queue';
 import type { CardSync } from '../services/card-sync';
 import type { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from '../services/follow-ups';
+import type { InvestigationService } from '../services/investigation';
 import {
   CARD_SYNC_JOB,
   ESCALATION_SYNC_JOB,
   GUARDDUTY_SYNC_JOB,
+  INVESTIGATE_JOB,
   NUDGE_JOB,
   PAGE_JOB,
   REVIEW_SYNC_JOB,
@@ -35,6 +37,7 @@ export interface JobServices {
   guardDuty?: GuardDutySync | undefined;
   paging?: Paging | undefined;
   nudger: Nudger;
+  investigation?: InvestigationService | undefined;
 }
 
 const alertId = z.object({ alertId: z.uuid() });
@@ -52,6 +55,9 @@ export function buildJobCatalog(s: JobServices): JobCatalog {
     ),
     [PAGE_JOB]: define(alertId.extend({ action: z.enum(['trigger', 'resolve']) }), async (p) =>
       s.paging ? s.paging.send(p.alertId, p.action) : { kind: 'fail', error: 'paging_not_configured' },
+    ),
+    [INVESTIGATE_JOB]: define(alertId, async (p) =>
+      s.investigation ? s.investigation.investigate(p.alertId) : { kind: 'fail', error: 'investigation_off' },
     ),
     [NUDGE_JOB]: define(alertId.extend({ round: z.number().int().min(0), step: z.number().int().min(1) }), (p) =>
       s.nudger.run(p.alertId, p.round, p.step),

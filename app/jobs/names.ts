@@ -28,3 +28,7 @@ export const pageJobKey = (alertId: string, action: string, auditId: string): st
 export const NUDGE_JOB = 'nudge';
 export const nudgeJobKey = (findingId: string, round: number, step: number): string =>
   `nudge:${findingId}:${round}:${step}`;
+
+/** Auto-investigation of an alert's resource and account; `run` is 'first' or the audit id of a re-run. */
+export const INVESTIGATE_JOB = 'investigate';
+export const investigateJobKey = (alertId: string, run: string): string => `investigate:${alertId}:${run}`;

@@ -1,4 +1,5 @@
 import type { Finding } from '../domain/finding';
+import type { Enrichment } from '../domain/investigation';
 import type { TriageView } from '../slack/blocks/status';
 
 export interface AlertForCard {
@@ -14,6 +15,7 @@ export interface AlertForCard {
   triage: TriageView;
   reviewCardTs: string | null;
   escalationCardTs: string | null;
+  enrichment: Enrichment | null;
 }
 
 export interface CardStore {

@@ -30,3 +30,10 @@ export interface PageCallStore {
     error?: string | undefined;
   }): Promise<void>;
 }
+
+export interface EnrichmentStore {
+  /** The finding as GuardDuty last sent it (the event's detail), for what the normalised finding leaves out. */
+  rawFindingDetail(findingId: string): Promise<unknown>;
+  /** Stores the investigation's result and re-renders the card, in one transaction. */
+  saveEnrichment(alertId: string, enrichment: unknown): Promise<void>;
+}

@@ -74,7 +74,8 @@ export interface AlertPatch {
 
 export interface TransitionRequest {
   alertId: string;
-  action: TriageAction;
+  /** A triage action, or 'investigate' for an audited action that changes no state. */
+  action: TriageAction | 'investigate';
   from: AlertState;
   to: AlertState;
   actor: Actor;
@@ -114,6 +115,8 @@ export interface TriageStore {
   ): Promise<{ applied: true; auditId: string } | { applied: false; current: AlertSnapshot }>;
   /** Audits an attempt that was refused (not allowed in this state, or not authorised). */
   recordRefusal(req: Omit<TransitionRequest, 'to' | 'patch' | 'jobs'> & { why: string }): Promise<void>;
+  /** Audits an action that does not change the state (e.g. re-running the investigation), arming its jobs. */
+  recordAction(req: Omit<TransitionRequest, 'to' | 'patch'>): Promise<string>;
   audit(auditId: string): Promise<AuditRow | undefined>;
   trail(alertId: string): Promise<AuditRow[]>;
 }

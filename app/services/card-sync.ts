@@ -21,6 +21,8 @@ export interface CardSyncDeps {
   clock: Clock;
   logger: Logger;
   defaultChannelId: string;
+  /** After the card is first in Slack (e.g. to start the investigation, which must never delay it). */
+  onPosted?: (alertId: string) => Promise<void>;
 }
 
 /** Permanent errors after which the card goes to the default channel instead. */
@@ -45,6 +47,7 @@ export class CardSync {
       finding: alert.finding,
       fallbackNote: fallbackNote(alert),
       triage: withTriage ? alert.triage : undefined,
+      enrichment: withTriage ? (alert.enrichment ?? undefined) : undefined,
     };
     return alert.cardError === 'invalid_blocks' ? buildPlainCard(input) : buildFindingCard(input);
   }
@@ -60,6 +63,7 @@ export class CardSync {
         logger.info({ alertId: alert.id, channel: target, ts: found.value }, 'found the card of an earlier attempt');
         // Revision 0: we cannot know what that attempt showed, so edit it now.
         await store.recordPosted(alert.id, target, found.value, 0);
+        await this.posted(alert.id);
         return this.sync(alert.id);
       }
     }
@@ -77,9 +81,22 @@ export class CardSync {
     if (res.ok) {
       await store.recordPosted(alert.id, res.value.channelId, res.value.ts, alert.revision);
       logger.info({ alertId: alert.id, channel: res.value.channelId, ts: res.value.ts }, 'card posted');
+      await this.posted(alert.id);
       return { kind: 'done' };
     }
     return this.onFailure(alert, target, res.failure, true);
+  }
+
+  private async posted(alertId: string): Promise<void> {
+    try {
+      await this.deps.onPosted?.(alertId);
+    } catch (err) {
+      // The card is in Slack; a follow-up that cannot be armed must not undo that.
+      this.deps.logger.warn(
+        { alertId, err: { message: (err as Error).message } },
+        'could not arm the follow-up of a posted card',
+      );
+    }
   }
 
   private async update(alert: AlertForCard, channelId: string, ts: string): Promise<JobOutcome> {

@@ -21,6 +21,8 @@ import {
   escalationJobKey,
   GUARDDUTY_SYNC_JOB,
   guardDutyJobKey,
+  INVESTIGATE_JOB,
+  investigateJobKey,
   NUDGE_JOB,
   nudgeJobKey,
   PAGE_JOB,
@@ -74,7 +76,7 @@ export interface Command {
 }
 
 /** Actions that dispose of an alert or hand it on: their audit rows say which runbook the responder had. */
-const DISPOSITIONS = new Set<TriageAction>(['archive', 'resolve', 'escalate']);
+const DISPOSITIONS = new Set<TriageAction>(['archive', 'resolve', 'escalate', 'resolve_gone']);
 
 const VERB: Partial<Record<AlertState, string>> = {
   acknowledged: 'acknowledged',
@@ -208,6 +210,38 @@ export class TriageService {
       patch: () => ({ disposedAt: this.deps.clock.now() }),
       jobs: (a) => [...this.pageResolveJobs(a), ...(a.state === 'escalated' ? [this.escalationJob(a)] : [])],
     });
+  }
+
+  /** The investigation found the resource gone: resolve without a modal, saying so. */
+  resolveGone(cmd: Command): Promise<TriageOutcome> {
+    return this.change(cmd, 'resolve_gone', {
+      reason: 'resource gone: the investigated resource no longer exists',
+      patch: () => ({ disposedAt: this.deps.clock.now() }),
+      jobs: (a) => [...this.pageResolveJobs(a), ...(a.state === 'escalated' ? [this.escalationJob(a)] : [])],
+    });
+  }
+
+  /** Runs the auto-investigation again; audited, the state does not change. */
+  async rerunInvestigation(cmd: Command): Promise<TriageOutcome> {
+    const a = await this.deps.store.get(cmd.alertId);
+    if (!a) return { kind: 'refused', reason: 'not_found', message: 'This alert no longer exists.' };
+    const auditId = await this.deps.store.recordAction({
+      alertId: a.id,
+      action: 'investigate',
+      from: a.state,
+      actor: cmd.actor,
+      ctx: cmd.ctx,
+      jobs: [
+        {
+          kind: INVESTIGATE_JOB,
+          key: investigateJobKey(a.id, '{auditId}'),
+          lane: null,
+          payload: { alertId: a.id },
+          mode: 'once',
+        },
+      ],
+    });
+    return { kind: 'done', auditId, state: a.state };
   }
 
   /**

@@ -33,6 +33,8 @@ export const ACTION_IDS = {
   rejectArchive: 'kanshi_review_reject',
   take: 'kanshi_escalation_take',
   runbook: 'kanshi_runbook',
+  rerunInvestigation: 'kanshi_investigate',
+  resolveGone: 'kanshi_resolve_gone',
   /** /alert list pages; the value is the list's filter (ids and enums only), parsed with zod. */
   listPrevious: 'kanshi_list_previous',
   listNext: 'kanshi_list_next',

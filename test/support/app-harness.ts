@@ -90,6 +90,8 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       SECURITY_CHANNEL_ID: SECURITY_CHANNEL,
       DATABASE_URL: db.url,
       WORKER_POLL_MS: '50',
+      // No AWS calls unless a test mocks them and turns this on.
+      INVESTIGATION: 'off',
       LOG_LEVEL: 'debug',
       ...opts.env,
       ...extra,

@@ -47,6 +47,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: NO,
     recur: NO,
     archived_in_guardduty: same('archived'),
+    resolve_gone: same('resolved'),
   },
   acknowledged: {
     acknowledge: NO,
@@ -58,6 +59,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: NO,
     recur: NO,
     archived_in_guardduty: same('archived'),
+    resolve_gone: same('resolved'),
   },
   escalated: {
     acknowledge: NO,
@@ -69,6 +71,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: same('escalated'),
     recur: NO,
     archived_in_guardduty: same('archived'),
+    resolve_gone: same('resolved'),
   },
   archive_requested: {
     acknowledge: NO,
@@ -80,6 +83,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: NO,
     recur: NO,
     archived_in_guardduty: same('archived'),
+    resolve_gone: NO,
   },
   archived: {
     acknowledge: NO,
@@ -91,6 +95,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: NO,
     recur: same('open'),
     archived_in_guardduty: NO,
+    resolve_gone: NO,
   },
   resolved: {
     acknowledge: NO,
@@ -102,6 +107,7 @@ const TABLE: Record<AlertState, Record<TriageAction, Outcome>> = {
     take: NO,
     recur: same('open'),
     archived_in_guardduty: same('archived'),
+    resolve_gone: NO,
   },
 };
 

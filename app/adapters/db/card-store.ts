@@ -1,5 +1,6 @@
 /** Alert state the card job reads and writes, through Prisma. */
 import type { Finding } from '../../domain/finding';
+import type { Enrichment } from '../../domain/investigation';
 import type { AlertState } from '../../domain/triage';
 import type { AlertReader } from '../../ports/alert-reader';
 import type { AlertForCard, CardStore } from '../../ports/card-store';
@@ -55,6 +56,8 @@ export class PrismaCardStore implements CardStore, AlertReader {
       },
       reviewCardTs: a.reviewCardTs,
       escalationCardTs: a.escalationCardTs,
+      // Written by the investigation job from a validated Enrichment.
+      enrichment: (a.enrichment as unknown as Enrichment | null) ?? null,
     };
   }
 

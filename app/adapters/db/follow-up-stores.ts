@@ -1,6 +1,12 @@
 /** Small stores for the follow-up jobs: scheduling, GuardDuty sync state and the PagerDuty call log. */
 import type { Pool } from 'pg';
-import type { GuardDutyPending, GuardDutySyncStore, JobScheduler, PageCallStore } from '../../ports/follow-up-stores';
+import type {
+  EnrichmentStore,
+  GuardDutyPending,
+  GuardDutySyncStore,
+  JobScheduler,
+  PageCallStore,
+} from '../../ports/follow-up-stores';
 import type { JobSpec } from '../../ports/triage-store';
 import { ENQUEUE_SQL, enqueueParams, REARM_ON_CONFLICT } from './enqueue';
 
@@ -12,7 +18,7 @@ SELECT 'card.sync', 'card:' || a.finding_id, COALESCE(a.card_channel_id, a.chann
 FROM alert a WHERE a.id = ANY($1::uuid[])
 ${REARM_ON_CONFLICT}`;
 
-export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageCallStore {
+export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageCallStore, EnrichmentStore {
   constructor(private readonly pool: Pool) {}
 
   async enqueue(job: JobSpec): Promise<void> {
@@ -60,6 +66,24 @@ export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageC
       'INSERT INTO page_call (alert_id, action, ok, http_status, error) VALUES ($1, $2, $3, $4, $5)',
       [call.alertId, call.action, call.ok, call.httpStatus ?? null, call.error?.slice(0, 500) ?? null],
     );
+  }
+
+  async rawFindingDetail(findingId: string): Promise<unknown> {
+    const res = await this.pool.query<{ detail: unknown }>(
+      `SELECT payload->'detail' AS detail FROM finding_event WHERE finding_id = $1
+       ORDER BY finding_updated_at DESC LIMIT 1`,
+      [findingId],
+    );
+    return res.rows[0]?.detail;
+  }
+
+  saveEnrichment(alertId: string, enrichment: unknown): Promise<void> {
+    return this.inTransaction([alertId], async (c) => {
+      await c.query(
+        'UPDATE alert SET enrichment = $2, enriched_at = now(), revision = revision + 1, updated_at = now() WHERE id = $1',
+        [alertId, JSON.stringify(enrichment)],
+      );
+    });
   }
 
   private async inTransaction(alertIds: string[], fn: (c: { query: Pool['query'] }) => Promise<void>): Promise<void> {

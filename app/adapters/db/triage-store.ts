@@ -161,6 +161,32 @@ export class PrismaTriageStore implements TriageStore {
     });
   }
 
+  async recordAction(req: Omit<TransitionRequest, 'to' | 'patch'>): Promise<string> {
+    return this.prisma.$transaction(async (tx) => {
+      const audit = await tx.auditEvent.create({
+        data: {
+          alertId: req.alertId,
+          action: req.action,
+          outcome: 'applied',
+          actorId: req.actor.id,
+          actorName: req.actor.name,
+          fromState: req.from,
+          toState: req.from,
+          detail: (req.detail ?? {}) as Prisma.InputJsonValue,
+          slackTeam: req.ctx.team ?? null,
+          slackChannel: req.ctx.channel ?? null,
+          slackMessageTs: req.ctx.messageTs ?? null,
+        },
+      });
+      const auditId = audit.id.toString();
+      for (const job of req.jobs) {
+        const j = withAuditId(job, auditId);
+        await tx.$executeRawUnsafe(ENQUEUE_SQL[j.mode], ...enqueueParams(j));
+      }
+      return auditId;
+    });
+  }
+
   async audit(auditId: string): Promise<AuditRow | undefined> {
     const e = await this.prisma.auditEvent.findUnique({ where: { id: BigInt(auditId) } });
     return e ? toAudit(e) : undefined;

@@ -4,8 +4,10 @@
  * `invalid_blocks` or markup we did not write.
  */
 import type { Finding } from '../../domain/finding';
+import type { Enrichment } from '../../domain/investigation';
 import { SEVERITY_EMOJI } from '../../domain/severity';
 import { BLOCK_IDS, CARD_METADATA_EVENT_TYPE, type CardMetadataPayload } from '../ids';
+import { enrichmentBlocks } from './enrichment';
 import { escapeAndFit, fitPlain, LIMITS, link, slackDate } from './mrkdwn';
 import { type TriageView, triageBlocks } from './status';
 
@@ -18,6 +20,8 @@ export interface CardInput {
   fallbackNote?: string | undefined;
   /** State, who and when, and the buttons; absent on cards shown outside the channel (e.g. /alert show). */
   triage?: TriageView | undefined;
+  /** What the auto-investigation found; shown under the status with its buttons. */
+  enrichment?: Enrichment | undefined;
 }
 
 export interface SlackBlock {
@@ -93,6 +97,10 @@ export function buildFindingCard(input: CardInput): CardMessage {
   }
 
   if (input.triage) blocks.push(...triageBlocks(input.alertId, input.triage));
+  if (input.triage && input.enrichment) {
+    const active = !['archived', 'resolved', 'archive_requested'].includes(input.triage.state);
+    blocks.push(...enrichmentBlocks(input.alertId, input.enrichment, active));
+  }
 
   const account = input.accountName
     ? `${value(f.accountId, 20)} (${value(input.accountName, 200)})`

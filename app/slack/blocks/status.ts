@@ -85,6 +85,8 @@ const BUTTON: Record<TriageAction, { text: string; actionId: string; style?: 'pr
   take: undefined,
   recur: undefined,
   archived_in_guardduty: undefined,
+  // Offered by the investigation, only when the resource is gone.
+  resolve_gone: undefined,
 };
 
 export function button(

@@ -30,6 +30,10 @@ export function timelineText(e: AuditRow, alertCreatedAt: Date): string {
       return `:white_check_mark: ${actor} resolved this · ${after} after the alert${quote(e.reason)}`;
     case 'recur':
       return ':repeat: The finding was updated after it was closed, so the alert is open again.';
+    case 'resolve_gone':
+      return `:white_check_mark: ${actor} resolved this: the resource no longer exists · ${after} after the alert`;
+    case 'investigate':
+      return `:mag: ${actor} ran the investigation again`;
     case 'archived_in_guardduty':
       return ':file_cabinet: The finding was archived in GuardDuty outside Kanshi, so the alert is archived.';
     default:

@@ -30,6 +30,8 @@ export function registerTriageButtons(app: App, triage: TriageService): void {
     [ACTION_IDS.acknowledge, (cmd) => triage.acknowledge(cmd)],
     [ACTION_IDS.approveArchive, (cmd) => triage.approveArchive(cmd)],
     [ACTION_IDS.take, (cmd) => triage.take(cmd)],
+    [ACTION_IDS.rerunInvestigation, (cmd) => triage.rerunInvestigation(cmd)],
+    [ACTION_IDS.resolveGone, (cmd) => triage.resolveGone(cmd)],
   ];
   for (const [actionId, run] of direct) {
     app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond }) => {
