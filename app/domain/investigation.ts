@@ -103,7 +103,9 @@ function callerLines(remote: unknown): string[] {
   if (!ip) return [];
   const org = get(remote, 'organization');
   const asn = get(org, 'asn');
-  const who = [str(get(org, 'asnOrg')) ?? str(get(org, 'org')), asn !== undefined ? `AS${String(asn)}` : undefined]
+  // GuardDuty writes -1 for an unknown ASN.
+  const knownAsn = asn !== undefined && String(asn) !== '-1';
+  const who = [str(get(org, 'asnOrg')) ?? str(get(org, 'org')), knownAsn ? `AS${String(asn)}` : undefined]
     .filter(Boolean)
     .join(', ');
   const where = [str(get(remote, 'city', 'cityName')), str(get(remote, 'country', 'countryName'))]
@@ -161,7 +163,10 @@ export function summarise(findingDetail: unknown, targets: Targets, facts: Facts
         lines: [`${i.instanceId} no longer exists${i.state ? ` (${i.state})` : ''}.`],
       });
     } else {
-      const called = CALLED_OUT_TAGS.filter((t) => i.tags[t]).map((t) => `${t}: ${i.tags[t]}`);
+      // Tag keys are matched case-insensitively: Owner, owner and OWNER are all called out.
+      const called = Object.entries(i.tags)
+        .filter(([k]) => CALLED_OUT_TAGS.includes(k.toLowerCase()))
+        .map(([k, v]) => `${k}: ${v}`);
       summary.push(
         [
           `Instance ${i.name ? `${i.name} ` : ''}(${i.state ?? 'unknown'}, launched ${ago(i.launchTime, now)})`,
@@ -228,6 +233,10 @@ export function summarise(findingDetail: unknown, targets: Targets, facts: Facts
   const action = actionLines(findingDetail);
   if (action.length > 0) sections.push({ title: 'Activity', lines: action });
 
-  if (unavailable.length > 0) summary.push(`enrichment unavailable: ${unavailable.join('; ')}`);
-  return { summary: summary.slice(0, 4), sections, unavailable, resourceGone, at: now.toISOString() };
+  // The card shows four lines at most; a failure notice is always one of them.
+  const shown =
+    unavailable.length > 0
+      ? [...summary.slice(0, 3), `enrichment unavailable: ${unavailable.join('; ')}`]
+      : summary.slice(0, 4);
+  return { summary: shown, sections, unavailable, resourceGone, at: now.toISOString() };
 }

@@ -62,6 +62,43 @@ function toAudit(e: AuditEvent): AuditRow {
   };
 }
 
+type Tx = Parameters<Parameters<PrismaClient['$transaction']>[0]>[0];
+
+/** One audit row's data; `to` equals `from` for refusals and state-less actions. */
+function auditData(
+  req: Pick<
+    TransitionRequest,
+    'alertId' | 'action' | 'actor' | 'ctx' | 'reasonCategory' | 'reason' | 'detail' | 'from'
+  >,
+  outcome: 'applied' | 'refused',
+  to: string,
+  detail: Record<string, unknown> = req.detail ?? {},
+): Prisma.AuditEventUncheckedCreateInput {
+  return {
+    alertId: req.alertId,
+    action: req.action,
+    outcome,
+    actorId: req.actor.id,
+    actorName: req.actor.name,
+    fromState: req.from,
+    toState: to,
+    reasonCategory: req.reasonCategory ?? null,
+    reason: req.reason ?? null,
+    detail: detail as Prisma.InputJsonValue,
+    slackTeam: req.ctx.team ?? null,
+    slackChannel: req.ctx.channel ?? null,
+    slackMessageTs: req.ctx.messageTs ?? null,
+  };
+}
+
+/** Arms the jobs of an audited change inside its transaction, with `{auditId}` filled in. */
+async function armJobs(tx: Tx, jobs: JobSpec[], auditId: string): Promise<void> {
+  for (const job of jobs) {
+    const j = withAuditId(job, auditId);
+    await tx.$executeRawUnsafe(ENQUEUE_SQL[j.mode], ...enqueueParams(j));
+  }
+}
+
 export class PrismaTriageStore implements TriageStore {
   constructor(private readonly prisma: PrismaClient) {}
 
@@ -111,28 +148,9 @@ export class PrismaTriageStore implements TriageStore {
       // Only if the alert is still where the caller saw it: the first click wins.
       const changed = await tx.alert.updateMany({ where: { id: req.alertId, state: req.from }, data });
       if (changed.count === 0) return undefined;
-      const audit = await tx.auditEvent.create({
-        data: {
-          alertId: req.alertId,
-          action: req.action,
-          outcome: 'applied',
-          actorId: req.actor.id,
-          actorName: req.actor.name,
-          fromState: req.from,
-          toState: req.to,
-          reasonCategory: req.reasonCategory ?? null,
-          reason: req.reason ?? null,
-          detail: (req.detail ?? {}) as Prisma.InputJsonValue,
-          slackTeam: req.ctx.team ?? null,
-          slackChannel: req.ctx.channel ?? null,
-          slackMessageTs: req.ctx.messageTs ?? null,
-        },
-      });
+      const audit = await tx.auditEvent.create({ data: auditData(req, 'applied', req.to) });
       const auditId = audit.id.toString();
-      for (const job of req.jobs) {
-        const j = withAuditId(job, auditId);
-        await tx.$executeRawUnsafe(ENQUEUE_SQL[j.mode], ...enqueueParams(j));
-      }
+      await armJobs(tx, req.jobs, auditId);
       return auditId;
     });
     if (result !== undefined) return { applied: true, auditId: result };
@@ -143,46 +161,15 @@ export class PrismaTriageStore implements TriageStore {
 
   async recordRefusal(req: Omit<TransitionRequest, 'to' | 'patch' | 'jobs'> & { why: string }): Promise<void> {
     await this.prisma.auditEvent.create({
-      data: {
-        alertId: req.alertId,
-        action: req.action,
-        outcome: 'refused',
-        actorId: req.actor.id,
-        actorName: req.actor.name,
-        fromState: req.from,
-        toState: req.from,
-        reasonCategory: req.reasonCategory ?? null,
-        reason: req.reason ?? null,
-        detail: { ...(req.detail ?? {}), why: req.why } as Prisma.InputJsonValue,
-        slackTeam: req.ctx.team ?? null,
-        slackChannel: req.ctx.channel ?? null,
-        slackMessageTs: req.ctx.messageTs ?? null,
-      },
+      data: auditData(req, 'refused', req.from, { ...(req.detail ?? {}), why: req.why }),
     });
   }
 
   async recordAction(req: Omit<TransitionRequest, 'to' | 'patch'>): Promise<string> {
     return this.prisma.$transaction(async (tx) => {
-      const audit = await tx.auditEvent.create({
-        data: {
-          alertId: req.alertId,
-          action: req.action,
-          outcome: 'applied',
-          actorId: req.actor.id,
-          actorName: req.actor.name,
-          fromState: req.from,
-          toState: req.from,
-          detail: (req.detail ?? {}) as Prisma.InputJsonValue,
-          slackTeam: req.ctx.team ?? null,
-          slackChannel: req.ctx.channel ?? null,
-          slackMessageTs: req.ctx.messageTs ?? null,
-        },
-      });
+      const audit = await tx.auditEvent.create({ data: auditData(req, 'applied', req.from) });
       const auditId = audit.id.toString();
-      for (const job of req.jobs) {
-        const j = withAuditId(job, auditId);
-        await tx.$executeRawUnsafe(ENQUEUE_SQL[j.mode], ...enqueueParams(j));
-      }
+      await armJobs(tx, req.jobs, auditId);
       return auditId;
     });
   }

@@ -36,7 +36,8 @@ export function enrichmentThreadText(e: Enrichment): string {
   // Whole sections only, and a readable length (Slack allows far more).
   let text = ':mag: *Investigation*';
   for (const part of parts.length > 0 ? parts : ['Nothing more found.']) {
-    if (text.length + part.length + 2 > 3800) {
+    // Room for the closing '\n\n…' too.
+    if (text.length + part.length + 2 > 3800 - 3) {
       text += '\n\n…';
       break;
     }
