@@ -126,7 +126,7 @@ export class TriageService {
       reason: cmd.reason,
       patch: (_a, to) =>
         to === 'archived'
-          ? { disposedAt: this.deps.clock.now(), gdArchiveWanted: true, gdSyncError: null, reviewStatus: 'pending' }
+          ? { disposedAt: this.deps.clock.now(), ...this.archiveInGuardDuty(), reviewStatus: 'pending' }
           : { reviewStatus: 'pending' },
       jobs: (a, to) => [
         this.reviewJob(a),
@@ -144,9 +144,7 @@ export class TriageService {
       patch: (a) => ({
         reviewStatus: 'approved',
         reviewedById: cmd.actor.id,
-        ...(a.state === 'archive_requested'
-          ? { disposedAt: this.deps.clock.now(), gdArchiveWanted: true, gdSyncError: null }
-          : {}),
+        ...(a.state === 'archive_requested' ? { disposedAt: this.deps.clock.now(), ...this.archiveInGuardDuty() } : {}),
       }),
       jobs: (a) => [
         this.reviewJob(a),
@@ -307,6 +305,11 @@ export class TriageService {
         mode: 'once',
       },
     ];
+  }
+
+  /** Only ask for archiving in GuardDuty when an administrator role is configured to do it. */
+  private archiveInGuardDuty(): AlertPatch {
+    return this.deps.config.guardDutyArchiving ? { gdArchiveWanted: true, gdSyncError: null } : {};
   }
 
   private escalationJob(a: AlertSnapshot): JobSpec {

@@ -107,6 +107,10 @@ describe('/alert subcommands', () => {
       'Done: the alert is now archived.',
     );
     expect((await alertRow(h, id)).state_reason_category).toBe('expected_activity');
+    // No GuardDuty administrator role here: archived in Kanshi only, and the card does not pretend otherwise.
+    expect((await alertRow(h, id)).gd_archive_wanted).toBe(false);
+    await eventually(async () => JSON.stringify(cardsFor(h, id)[0]?.blocks).includes('Archived*'));
+    expect(JSON.stringify(cardsFor(h, id)[0]?.blocks)).not.toContain('Archiving in GuardDuty');
 
     const other = await newAlert();
     expect((await alert(`escalate ${other.id}`)).method).toBe('views.open');
