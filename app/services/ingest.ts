@@ -7,6 +7,7 @@
 import { type Issue, parseEvent } from '../domain/guardduty-event';
 import { type NudgePolicy, nudgeDueAt } from '../domain/nudges';
 import type { RoutingTable } from '../domain/routing';
+import { storable } from '../domain/text';
 import { CARD_SYNC_JOB, cardJobKey, NUDGE_JOB, nudgeJobKey } from '../jobs/names';
 import type { Clock } from '../ports/clock';
 import type { IngestFollowUp, IngestStatus, IngestStore, QuarantineStore } from '../ports/ingest-store';
@@ -41,7 +42,8 @@ export interface IngestDeps {
 export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
-  async ingest(req: IngestRequest, body: unknown): Promise<IngestResult> {
+  async ingest(req: IngestRequest, received: unknown): Promise<IngestResult> {
+    const body = storable(received);
     const parsed = parseEvent(body);
     if (parsed.kind === 'invalid') {
       const first = parsed.issues[0];
@@ -111,7 +113,8 @@ export class IngestService {
       requestId: req.requestId,
       httpStatus,
       reason: error,
-      detail: { message, ...detail },
+      // The raw body is kept as bytes; the detail (which may quote it) must be storable text.
+      detail: storable({ message, ...detail }),
       contentType: req.contentType,
       userAgent: req.userAgent,
       bodySize: req.size,

@@ -4,6 +4,7 @@
  * never a stack trace.
  */
 import type { App, BlockAction, ButtonAction, types } from '@slack/bolt';
+import { storable } from '../../../domain/text';
 import type { AlertCommands, CommandReply } from '../../../services/alert-commands';
 import { listPage, USAGE } from '../../../services/alert-commands';
 import { archiveModal, escalateModal, type ModalMetadata, resolveModal } from '../../blocks/modals';
@@ -16,7 +17,7 @@ const MODALS = { archive: archiveModal, escalate: escalateModal, resolve: resolv
 export function registerAlertCommand(app: App, commands: AlertCommands): void {
   app.command(SLASH_COMMAND, async ({ command, ack, respond, client }) => {
     await ack();
-    const parsed = parseAlertCommand(command.text ?? '');
+    const parsed = parseAlertCommand(storable(command.text ?? ''));
     if (!parsed.ok) {
       await respond({ response_type: 'ephemeral', text: `${escapeMrkdwn(parsed.error)}\n\n${USAGE}` });
       return;

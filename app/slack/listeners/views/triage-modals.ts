@@ -4,6 +4,7 @@
  */
 import type { AllMiddlewareArgs, App, SlackViewAction, ViewOutput } from '@slack/bolt';
 import { z } from 'zod';
+import { storable } from '../../../domain/text';
 import { ARCHIVE_CATEGORIES, type ArchiveCategory, REASON_MAX, validateReason } from '../../../domain/triage';
 import type { Command, TriageOutcome, TriageService } from '../../../services/triage';
 import { type ModalMetadata, modalMetadata } from '../../blocks/modals';
@@ -17,7 +18,7 @@ const EXPIRED = 'This form has expired; please try again.';
 const category = z.enum(Object.keys(ARCHIVE_CATEGORIES) as [ArchiveCategory, ...ArchiveCategory[]]);
 
 function textOf(values: Values, ids: InputIds): string {
-  return values[ids.block]?.[ids.action]?.value?.trim() ?? '';
+  return storable(values[ids.block]?.[ids.action]?.value?.trim() ?? '');
 }
 
 function metadataOf(view: ViewOutput): ModalMetadata | undefined {

@@ -1,0 +1,18 @@
+import { storable } from '../../app/domain/text';
+
+describe('storable text', () => {
+  it('replaces NUL and lone surrogates, deep in objects and keys, and leaves the rest alone', () => {
+    const value = { 'k\u0000': ['a\u0000b', '\ud800x', '😀 ok'], n: 1, nested: { s: 'x\udc00' }, nil: null };
+    expect(storable(value)).toEqual({
+      'k\uFFFD': ['a\uFFFDb', '\uFFFDx', '😀 ok'],
+      n: 1,
+      nested: { s: 'x\uFFFD' },
+      nil: null,
+    });
+  });
+
+  it('returns well-formed strings unchanged', () => {
+    const s = 'GuardDuty: Recon:EC2/Portscan — 😀';
+    expect(storable(s)).toBe(s);
+  });
+});
