@@ -17,3 +17,15 @@ export function storable<T>(value: T): T {
   }
   return value;
 }
+
+/** Whether a parsed JSON value nests deeper than `max` (checked without recursion, so any depth is safe). */
+export function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: Array<{ v: unknown; depth: number }> = [{ v: value, depth: 0 }];
+  while (stack.length > 0) {
+    const { v, depth } = stack.pop() as { v: unknown; depth: number };
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= max) return true;
+    for (const child of Array.isArray(v) ? v : Object.values(v)) stack.push({ v: child, depth: depth + 1 });
+  }
+  return false;
+}

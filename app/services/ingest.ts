@@ -7,7 +7,10 @@
 import { type Issue, parseEvent } from '../domain/guardduty-event';
 import { type NudgePolicy, nudgeDueAt } from '../domain/nudges';
 import type { RoutingTable } from '../domain/routing';
-import { storable } from '../domain/text';
+import { nestsDeeperThan, storable } from '../domain/text';
+
+const MAX_DEPTH = 64;
+
 import { CARD_SYNC_JOB, cardJobKey, NUDGE_JOB, nudgeJobKey } from '../jobs/names';
 import type { Clock } from '../ports/clock';
 import type { IngestFollowUp, IngestStatus, IngestStore, QuarantineStore } from '../ports/ingest-store';
@@ -43,6 +46,10 @@ export class IngestService {
   constructor(private readonly deps: IngestDeps) {}
 
   async ingest(req: IngestRequest, received: unknown): Promise<IngestResult> {
+    // GuardDuty events nest about ten levels deep; anything far deeper is not one.
+    if (nestsDeeperThan(received, MAX_DEPTH)) {
+      return this.reject(req, 400, 'invalid_event', `(body): nests more than ${MAX_DEPTH} levels deep`);
+    }
     const body = storable(received);
     const parsed = parseEvent(body);
     if (parsed.kind === 'invalid') {
