@@ -7,38 +7,13 @@ import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import { FakePagerDuty } from '../fakes/fake-pagerduty';
 import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../support/app-harness';
 import { ADMIN_ROLE_ARN, gd, mockHealthyAws } from '../support/aws-mocks';
-import { alertRow, cardsFor, freshFinding } from '../support/cards';
+import { alertRow, auditTrail, cardJson, cardsFor, postedCard } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { type Json, wrapFinding } from '../support/fixtures';
-import { ALICE, BOB, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
+import { ALICE, BOB, click, openedView, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
 
 process.env.AWS_REGION = 'us-east-1';
 const GROUP = 'S0SECURITY1';
-
-async function audit(h: Harness, alertId: unknown) {
-  const r = await h.db.pool.query(
-    'SELECT action, outcome, actor_id, from_state, to_state, reason FROM audit_event WHERE alert_id = $1 ORDER BY id',
-    [alertId],
-  );
-  return r.rows as Array<Record<string, unknown>>;
-}
-
-async function cardFor(h: Harness, extra: Json = {}) {
-  const f = freshFinding(undefined, extra);
-  const { body } = await h.ingest(wrapFinding(f));
-  const alertId = String(body.alertId);
-  const ts = await eventually(async () => (await alertRow(h, alertId)).card_ts as string | null);
-  return { alertId, ts, finding: f };
-}
-
-async function openedView(h: Harness, triggerId: string) {
-  const call = await h.slack.waitFor(() => h.slack.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
-  return call.args.view as { callback_id: string; private_metadata: string };
-}
-
-function cardJson(h: Harness, alertId: string): string {
-  return JSON.stringify(cardsFor(h, alertId)[0]?.blocks ?? []);
-}
 
 function securityMessage(h: Harness, text: string) {
   return h.slack.messages(SECURITY_CHANNEL).find((m) => JSON.stringify(m.blocks ?? m.text).includes(text));
@@ -89,7 +64,7 @@ describe('escalation, review and paging', () => {
   });
 
   it('rejecting an archive unarchives the finding in GuardDuty and reopens the alert with the comment in its thread', async () => {
-    const { alertId, ts, finding } = await cardFor(h);
+    const { alertId, ts, finding } = await postedCard(h);
     await archiveAs(h, alertId, ts);
     await eventually(async () => (await alertRow(h, alertId)).gd_archived === true);
     const review = await h.slack.waitFor(() => securityMessage(h, alertId));
@@ -104,7 +79,7 @@ describe('escalation, review and paging', () => {
     const refusal = await h.slack.waitFor(() => h.slack.callsTo(bobTries.responsePath)[0]);
     expect(refusal.args.text).toContain('Only security engineers');
     expect(h.slack.callsTo('views.open').find((c) => c.args.trigger_id === bobTries.triggerId)).toBeUndefined();
-    expect((await audit(h, alertId)).filter((r) => r.outcome === 'refused')).toEqual([
+    expect((await auditTrail(h, alertId)).filter((r) => r.outcome === 'refused')).toEqual([
       expect.objectContaining({ action: 'reject_archive', actor_id: BOB.id }),
     ]);
     const rejectClick = await click(h, {
@@ -140,7 +115,7 @@ describe('escalation, review and paging', () => {
   });
 
   it('escalates with a note, pages PagerDuty, lets a security engineer take it, and resolves the page on resolve', async () => {
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     const opened = await click(h, {
       actionId: ACTION_IDS.escalate,
       value: alertId,
@@ -206,12 +181,12 @@ describe('escalation, review and paging', () => {
       { action: 'trigger', ok: true, http_status: 202 },
       { action: 'resolve', ok: true, http_status: 202 },
     ]);
-    expect((await audit(h, alertId)).map((r) => r.action)).toEqual(['escalate', 'take', 'resolve']);
+    expect((await auditTrail(h, alertId)).map((r) => r.action)).toEqual(['escalate', 'take', 'resolve']);
   });
 
   it('retries a page PagerDuty answers with 500, recording every call', async () => {
     pd.failNext(500);
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     const opened = await click(h, {
       actionId: ACTION_IDS.escalate,
       value: alertId,
@@ -243,7 +218,7 @@ describe('escalation, review and paging', () => {
     gd.on(ArchiveFindingsCommand).rejects(
       Object.assign(new Error('not allowed'), { name: 'AccessDeniedException', $metadata: { httpStatusCode: 403 } }),
     );
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     await archiveAs(h, alertId, ts);
     await eventually(async () => (await alertRow(h, alertId)).gd_sync_error);
     expect(String((await alertRow(h, alertId)).gd_sync_error)).toContain('AccessDeniedException');
@@ -254,7 +229,7 @@ describe('escalation, review and paging', () => {
   });
 
   it('archives the alert when GuardDuty says the finding was archived elsewhere, without a new card', async () => {
-    const { alertId, finding } = await cardFor(h, { updatedAt: '2026-05-01T00:00:00.000Z' });
+    const { alertId, finding } = await postedCard(h, { updatedAt: '2026-05-01T00:00:00.000Z' });
     const archived = {
       ...finding,
       updatedAt: '2026-05-01T01:00:00.000Z',
@@ -263,7 +238,7 @@ describe('escalation, review and paging', () => {
     const res = await h.ingest(wrapFinding(archived));
     expect(res.body).toEqual(expect.objectContaining({ status: 'updated', alertId }));
     await eventually(async () => (await alertRow(h, alertId)).state === 'archived');
-    expect((await audit(h, alertId)).map((r) => [r.action, r.actor_id])).toEqual([
+    expect((await auditTrail(h, alertId)).map((r) => [r.action, r.actor_id])).toEqual([
       ['archived_in_guardduty', 'guardduty'],
     ]);
     await eventually(async () => cardJson(h, alertId).includes('Archived*'));
@@ -272,14 +247,14 @@ describe('escalation, review and paging', () => {
   });
 
   it('reopens an archived alert when a newer update arrives, and the card says it recurred', async () => {
-    const { alertId, ts, finding } = await cardFor(h, { updatedAt: '2026-06-01T00:00:00.000Z' });
+    const { alertId, ts, finding } = await postedCard(h, { updatedAt: '2026-06-01T00:00:00.000Z' });
     await archiveAs(h, alertId, ts);
     await eventually(async () => (await alertRow(h, alertId)).gd_archived === true);
     const later = new Date(Date.now() + 60_000).toISOString();
     await h.ingest(wrapFinding({ ...finding, updatedAt: later, service: { ...(finding.service as Json), count: 9 } }));
     await eventually(async () => (await alertRow(h, alertId)).state === 'open');
     await eventually(async () => cardJson(h, alertId).includes('Recurred after it was closed'));
-    expect((await audit(h, alertId)).map((r) => r.action)).toEqual(['archive', 'recur']);
+    expect((await auditTrail(h, alertId)).map((r) => r.action)).toEqual(['archive', 'recur']);
     // It is open again, so it is no longer archived in GuardDuty either.
     await eventually(async () => gd.commandCalls(UnarchiveFindingsCommand).length === 1);
   });
@@ -295,14 +270,14 @@ describe('nudges', () => {
   });
 
   it('nudges an unacknowledged alert in its thread, then escalates it as Kanshi', async () => {
-    const { alertId, ts } = await cardFor(h, { severity: 5 });
+    const { alertId, ts } = await postedCard(h, { severity: 5 });
     const nudge = await h.slack.waitFor(
       () => h.slack.replies(PROD_CHANNEL, ts).find((m) => String(m.text).includes('<!here>')),
       8000,
     );
     expect(nudge.text).toContain('this alert has not been acknowledged after less than a minute');
     await eventually(async () => (await alertRow(h, alertId)).state === 'escalated', 8000);
-    expect((await audit(h, alertId)).map((r) => [r.action, r.actor_id])).toEqual([['escalate', 'kanshi']]);
+    expect((await auditTrail(h, alertId)).map((r) => [r.action, r.actor_id])).toEqual([['escalate', 'kanshi']]);
     await h.slack.waitFor(() =>
       h.slack
         .messages(SECURITY_CHANNEL)
@@ -311,7 +286,7 @@ describe('nudges', () => {
   });
 
   it('stops nudging once someone acknowledges', async () => {
-    const { alertId, ts } = await cardFor(h, { severity: 5 });
+    const { alertId, ts } = await postedCard(h, { severity: 5 });
     await click(h, {
       actionId: ACTION_IDS.acknowledge,
       value: alertId,
@@ -346,7 +321,7 @@ describe('archiving in GuardDuty across a restart, and review before archiving',
   beforeEach(() => mockHealthyAws());
 
   it('waits for approval before archiving in GuardDuty, then archives exactly once even across a restart', async () => {
-    const { alertId, ts, finding } = await cardFor(h);
+    const { alertId, ts, finding } = await postedCard(h);
     await archiveAs(h, alertId, ts);
     await eventually(async () => (await alertRow(h, alertId)).state === 'archive_requested');
     const review = await h.slack.waitFor(() => securityMessage(h, alertId));
@@ -376,7 +351,7 @@ describe('archiving in GuardDuty across a restart, and review before archiving',
     const archivedIds = gd.commandCalls(ArchiveFindingsCommand).map((c) => c.args[0].input.FindingIds);
     // One throttled attempt, then exactly one successful call: never again after it succeeded.
     expect(archivedIds).toEqual([[finding.id], [finding.id]]);
-    expect((await audit(h, alertId)).map((r) => [r.action, r.from_state, r.to_state])).toEqual([
+    expect((await auditTrail(h, alertId)).map((r) => [r.action, r.from_state, r.to_state])).toEqual([
       ['archive', 'open', 'archive_requested'],
       ['approve_archive', 'archive_requested', 'archived'],
     ]);

@@ -11,26 +11,11 @@ import { ArchiveFindingsCommand } from '@aws-sdk/client-guardduty';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import { type Harness, PROD_CHANNEL, SECURITY_CHANNEL, startHarness } from '../support/app-harness';
 import { ADMIN_ROLE_ARN, gd, mockHealthyAws } from '../support/aws-mocks';
-import { alertRow, cardsFor, freshFinding } from '../support/cards';
+import { alertRow, auditTrail, cardsFor, postedCard } from '../support/cards';
 import { eventually } from '../support/eventually';
-import { wrapFinding } from '../support/fixtures';
-import { ALICE, BOB, click, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
+import { ALICE, BOB, click, openedView, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
 
 process.env.AWS_REGION = 'us-east-1';
-
-async function audit(h: Harness, alertId: unknown) {
-  const r = await h.db.pool.query('SELECT * FROM audit_event WHERE alert_id = $1 ORDER BY id', [alertId]);
-  return r.rows as Array<Record<string, unknown>>;
-}
-
-/** Ingests a finding and waits for its card; returns the ids a click needs. */
-async function cardFor(h: Harness) {
-  const f = freshFinding();
-  const { body } = await h.ingest(wrapFinding(f));
-  const alertId = String(body.alertId);
-  const ts = await eventually(async () => (await alertRow(h, alertId)).card_ts as string | null);
-  return { alertId, ts, findingId: String(f.id) };
-}
 
 function lastCard(h: Harness, alertId: string) {
   const card = cardsFor(h, alertId)[0];
@@ -41,11 +26,6 @@ function lastCard(h: Harness, alertId: string) {
 async function response(h: Harness, path: string): Promise<string> {
   const call = await h.slack.waitFor(() => h.slack.callsTo(path)[0]);
   return String(call.args.text);
-}
-
-async function openedView(h: Harness, triggerId: string) {
-  const call = await h.slack.waitFor(() => h.slack.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
-  return call.args.view as { callback_id: string; private_metadata: string };
 }
 
 describe('triage from the card', () => {
@@ -64,7 +44,7 @@ describe('triage from the card', () => {
   beforeEach(() => mockHealthyAws());
 
   it('acknowledges: the card says who and when, the thread says so, and the audit has one row', async () => {
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     const res = await click(h, {
       actionId: ACTION_IDS.acknowledge,
       value: alertId,
@@ -79,7 +59,7 @@ describe('triage from the card', () => {
     expect(lastCard(h, alertId)).not.toContain(ACTION_IDS.acknowledge);
     const reply = await h.slack.waitFor(() => h.slack.replies(PROD_CHANNEL, ts)[0]);
     expect(reply.text).toContain(`<@${ALICE.id}> acknowledged this`);
-    const rows = await audit(h, alertId);
+    const rows = await auditTrail(h, alertId);
     expect(
       rows.map((r) => [r.action, r.outcome, r.actor_id, r.from_state, r.to_state, r.slack_channel, r.slack_message_ts]),
     ).toEqual([['acknowledge', 'applied', ALICE.id, 'open', 'acknowledged', PROD_CHANNEL, ts]]);
@@ -89,13 +69,13 @@ describe('triage from the card', () => {
   });
 
   it('lets the first of two clicks win and tells the second who acted first', async () => {
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     const [a, b] = await Promise.all([
       click(h, { actionId: ACTION_IDS.acknowledge, value: alertId, user: ALICE, channel: PROD_CHANNEL, messageTs: ts }),
       click(h, { actionId: ACTION_IDS.acknowledge, value: alertId, user: BOB, channel: PROD_CHANNEL, messageTs: ts }),
     ]);
     const rows = await eventually(async () => {
-      const r = await audit(h, alertId);
+      const r = await auditTrail(h, alertId);
       return r.length === 2 && r;
     });
     const applied = rows.filter((r) => r.outcome === 'applied');
@@ -108,7 +88,7 @@ describe('triage from the card', () => {
   });
 
   it('archives with a reason after validating it, archives in GuardDuty, and asks security to review', async () => {
-    const { alertId, ts, findingId } = await cardFor(h);
+    const { alertId, ts, findingId } = await postedCard(h);
     const opened = await click(h, {
       actionId: ACTION_IDS.archive,
       value: alertId,
@@ -187,7 +167,7 @@ describe('triage from the card', () => {
         `Approved by <@${SECENG.id}>`,
       ),
     );
-    const rows = await audit(h, alertId);
+    const rows = await auditTrail(h, alertId);
     expect(rows.map((r) => [r.action, r.outcome, r.actor_id])).toEqual([
       ['archive', 'applied', ALICE.id],
       ['approve_archive', 'refused', BOB.id],
@@ -206,7 +186,7 @@ describe('triage from the card', () => {
   });
 
   it('opens the runbook for the finding type from the card', async () => {
-    const { alertId, ts } = await cardFor(h);
+    const { alertId, ts } = await postedCard(h);
     const opened = await click(h, {
       actionId: ACTION_IDS.runbook,
       value: alertId,
@@ -221,6 +201,6 @@ describe('triage from the card', () => {
     expect(view).toContain('UnauthorizedAccess:EC2/MaliciousIPCaller.Custom');
     expect(view).toContain('*How to tell a false positive*');
     // Reading the runbook changes nothing.
-    expect(await audit(h, alertId)).toEqual([]);
+    expect(await auditTrail(h, alertId)).toEqual([]);
   });
 });

@@ -87,3 +87,9 @@ export async function submit(
 
 export const textValue = (value: string) => ({ type: 'plain_text_input', value });
 export const selectValue = (value: string) => ({ type: 'static_select', selected_option: { value } });
+
+/** The modal Kanshi opened in answer to the click with this trigger id. */
+export async function openedView(h: Harness, triggerId: string) {
+  const call = await h.slack.waitFor(() => h.slack.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
+  return call.args.view as { callback_id: string; private_metadata: string };
+}
