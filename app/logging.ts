@@ -23,6 +23,14 @@ const REDACT = [
   '*.apiKey',
   'connectionString',
   '*.connectionString',
+  'routingKey',
+  '*.routingKey',
+  'routing_key',
+  '*.routing_key',
+  'secretAccessKey',
+  '*.secretAccessKey',
+  'sessionToken',
+  '*.sessionToken',
 ];
 
 export function createLogger(level: string, destination?: pino.DestinationStream): pino.Logger {
