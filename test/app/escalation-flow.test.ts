@@ -173,10 +173,13 @@ describe('escalation, review and paging', () => {
     const row = await alertRow(h, alertId);
     expect(row).toEqual(expect.objectContaining({ state: 'resolved', assignee_id: SECENG.id }));
     expect(row.disposed_at).toBeInstanceOf(Date);
-    const calls = await h.db.pool.query(
-      'SELECT action, ok, http_status FROM page_call WHERE alert_id = $1 ORDER BY id',
-      [alertId],
-    );
+    // The call is recorded after PagerDuty answers, so wait for the row rather than the request.
+    const calls = await eventually(async () => {
+      const r = await h.db.pool.query('SELECT action, ok, http_status FROM page_call WHERE alert_id = $1 ORDER BY id', [
+        alertId,
+      ]);
+      return r.rows.length === 2 && r;
+    });
     expect(calls.rows).toEqual([
       { action: 'trigger', ok: true, http_status: 202 },
       { action: 'resolve', ok: true, http_status: 202 },
