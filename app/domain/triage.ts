@@ -91,10 +91,6 @@ export function availableActions(state: AlertState): TriageAction[] {
   }
 }
 
-export function isDisposed(state: AlertState): boolean {
-  return state === 'archived' || state === 'resolved';
-}
-
 export function validateReason(text: string): string | undefined {
   const t = text.trim();
   if (t.length < REASON_MIN) return `Please give a reason of at least ${REASON_MIN} characters.`;

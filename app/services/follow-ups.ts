@@ -41,7 +41,6 @@ export class ThreadPoster {
   async post(alertId: string, auditId: string): Promise<JobOutcome> {
     const [alert, audit] = await Promise.all([this.d.cards.load(alertId), this.d.triageStore.audit(auditId)]);
     if (!alert || !audit) return { kind: 'fail', error: 'alert_or_audit_missing' };
-    if (!alert.cardTs || !alert.cardChannelId) return WAIT_FOR_CARD;
     return this.reply(alert, timelineText(audit, alert.triage.createdAt));
   }
 
@@ -57,11 +56,7 @@ export class ThreadPoster {
 export class SecurityCards {
   constructor(private readonly d: FollowUpDeps) {}
 
-  sync(alertId: string, kind: 'review' | 'escalation'): Promise<JobOutcome> {
-    return this.syncCard(alertId, kind);
-  }
-
-  private async syncCard(alertId: string, kind: 'review' | 'escalation'): Promise<JobOutcome> {
+  async sync(alertId: string, kind: 'review' | 'escalation'): Promise<JobOutcome> {
     const alert = await this.d.cards.load(alertId);
     if (!alert) return { kind: 'fail', error: 'alert_not_found' };
     const input = {

@@ -6,6 +6,7 @@
 import type { Finding } from '../../domain/finding';
 import type { Enrichment } from '../../domain/investigation';
 import { SEVERITY_EMOJI } from '../../domain/severity';
+import { transition } from '../../domain/triage';
 import { BLOCK_IDS, CARD_METADATA_EVENT_TYPE, type CardMetadataPayload } from '../ids';
 import { enrichmentBlocks } from './enrichment';
 import { escapeAndFit, fitPlain, LIMITS, link, slackDate } from './mrkdwn';
@@ -98,8 +99,9 @@ export function buildFindingCard(input: CardInput): CardMessage {
 
   if (input.triage) blocks.push(...triageBlocks(input.alertId, input.triage));
   if (input.triage && input.enrichment) {
-    const active = !['archived', 'resolved', 'archive_requested'].includes(input.triage.state);
-    blocks.push(...enrichmentBlocks(input.alertId, input.enrichment, active));
+    // Offer "resolve: resource gone" exactly when the state machine allows it.
+    const canResolveGone = transition(input.triage.state, 'resolve_gone').ok;
+    blocks.push(...enrichmentBlocks(input.alertId, input.enrichment, canResolveGone));
   }
 
   const account = input.accountName
