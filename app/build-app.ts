@@ -9,14 +9,18 @@ import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver } from '@slack/bolt';
 import { AwsGuardDutyAdmin } from './adapters/aws/guardduty-admin';
 import { AwsInvestigator } from './adapters/aws/investigator';
+import { AwsOrgDirectory } from './adapters/aws/org-directory';
 import { PgAlertQueries } from './adapters/db/alert-queries';
 import { PrismaCardStore } from './adapters/db/card-store';
 import type { Database } from './adapters/db/database';
+import { PgDigestStore } from './adapters/db/digest-store';
 import { PgFollowUpStores } from './adapters/db/follow-up-stores';
 import { PgIngestStore } from './adapters/db/ingest-store';
 import { PgJobQueue } from './adapters/db/job-queue';
 import { PgLanePacer } from './adapters/db/lane-pacer';
 import { pendingMigrations } from './adapters/db/migrate';
+import { PgChannelHealthStore, PgOrgStore } from './adapters/db/org-store';
+import { PgSilenceStore } from './adapters/db/silence-store';
 import { PgStatsStore } from './adapters/db/stats-store';
 import { PrismaTriageStore } from './adapters/db/triage-store';
 import { PagerDutyEventsV2 } from './adapters/pagerduty/events-v2';
@@ -25,27 +29,33 @@ import { createSlackClient, slackClientOptions, WebApiSlackSurface } from './ada
 import type { Config } from './config/env';
 import type { NudgePolicy } from './domain/nudges';
 import type { RoutingTable } from './domain/routing';
+import type { CompiledRules } from './domain/rules';
 import type { RunbookLibrary } from './domain/runbooks';
 import { healthzHandler, readyzHandler } from './http/health-routes';
 import { INGEST_PATH, ingestHandler } from './http/ingest-route';
 import { buildJobCatalog } from './jobs/catalog';
-import { INVESTIGATE_JOB, investigateJobKey } from './jobs/names';
+import { INVESTIGATE_JOB, investigateJobKey, ORG_SYNC_JOB, orgSyncJobKey } from './jobs/names';
 import { JobRunner } from './jobs/runner';
 import { boltLogger } from './logging';
 import { type Clock, systemClock } from './ports/clock';
 import type { GuardDutyAdmin } from './ports/guardduty-admin';
 import type { Investigator } from './ports/investigator';
 import type { Logger } from './ports/logger';
+import type { OrgDirectory } from './ports/org-directory';
 import type { Pager } from './ports/pager';
 import { AlertCommands } from './services/alert-commands';
 import { AppHome } from './services/app-home';
 import { CardSync } from './services/card-sync';
 import { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from './services/follow-ups';
-import { IngestService } from './services/ingest';
+import { IngestService, STORM_WINDOW_MS } from './services/ingest';
 import { InvestigationService } from './services/investigation';
 import { SlackSecurityTeam } from './services/security-team';
+import { SilenceService } from './services/silences';
+import { StormDigests } from './services/storm-digests';
 import { TriageService } from './services/triage';
+import { AccountNotices, ChannelHealth, OrgAccountCache, OrgSync, RuleFollowUps } from './services/tuning-follow-ups';
 import { registerListeners } from './slack/listeners';
+import { registerTuningListeners } from './slack/listeners/actions/tuning';
 
 export const SLACK_EVENTS_PATH = '/slack/events';
 
@@ -63,6 +73,9 @@ export interface AppDeps {
   guardDutyAdmin?: GuardDutyAdmin | undefined;
   investigator?: Investigator | undefined;
   pager?: Pager | undefined;
+  orgDirectory?: OrgDirectory | undefined;
+  /** The current rules (main.ts reloads them on SIGHUP or file change). */
+  rules?: (() => CompiledRules | undefined) | undefined;
 }
 
 export interface KanshiApp {
@@ -71,6 +84,10 @@ export interface KanshiApp {
   ingest: IngestService;
   cardSync: CardSync;
   triage: TriageService;
+  silences: SilenceService;
+  accounts: OrgAccountCache;
+  /** A plain message to the security channel (e.g. a rules reload that failed). */
+  notifySecurity(text: string): Promise<void>;
   server: Server;
   /** Listens on `port` (0: any free port) and starts the worker. */
   start(port: number): Promise<{ port: number }>;
@@ -95,6 +112,8 @@ export function buildApp(deps: AppDeps): KanshiApp {
     High: config.NUDGE_AFTER_HIGH,
     Medium: config.NUDGE_AFTER_MEDIUM,
     Low: config.NUDGE_AFTER_LOW,
+    // Info means no action needed: never nudged.
+    Info: undefined,
   };
 
   const guardDutyAdmin =
@@ -152,8 +171,48 @@ export function buildApp(deps: AppDeps): KanshiApp {
           logger: logger.child({ component: 'investigator' }),
         }))
       : undefined;
+  const orgStore = new PgOrgStore(db.pool);
+  const accounts = new OrgAccountCache(orgStore);
+  const orgDirectory =
+    deps.orgDirectory ??
+    (config.ORGANIZATIONS_ROLE_ARN
+      ? new AwsOrgDirectory({
+          roleArn: config.ORGANIZATIONS_ROLE_ARN,
+          externalId: config.ORGANIZATIONS_EXTERNAL_ID,
+          clock,
+          logger: logger.child({ component: 'organizations' }),
+        })
+      : undefined);
+  const slackJobDeps = { slack, pacer, clock, logger: logger.child({ component: 'tuning' }) };
+  const channelHealth = new ChannelHealth({
+    ...slackJobDeps,
+    store: new PgChannelHealthStore(db.pool),
+    scheduler: followUpStores,
+    securityChannelId: config.SECURITY_CHANNEL_ID,
+    defaultChannelId: config.DEFAULT_CHANNEL_ID,
+  });
+  const silences = new SilenceService({
+    store: new PgSilenceStore(db.pool),
+    slack,
+    pacer,
+    security: securityTeam,
+    clock,
+    logger: logger.child({ component: 'silences' }),
+  });
+  const digests = new StormDigests({
+    store: new PgDigestStore(db.pool),
+    slack,
+    pacer,
+    clock,
+    logger: logger.child({ component: 'storm' }),
+    scheduler: followUpStores,
+    triage,
+    threshold: config.STORM_THRESHOLD,
+    windowMs: STORM_WINDOW_MS,
+  });
   const cardSync = new CardSync({
     store: cardStore,
+    channelHealth,
     slack,
     pacer,
     clock,
@@ -207,6 +266,29 @@ export function buildApp(deps: AppDeps): KanshiApp {
             logger: logger.child({ component: 'investigation' }),
           })
         : undefined,
+      digests,
+      ruleFollowUps: new RuleFollowUps({ ...slackJobDeps, cards: cardStore }),
+      accountNotices: new AccountNotices({
+        ...slackJobDeps,
+        store: orgStore,
+        cache: accounts,
+        routing: () => deps.routing,
+        override: async (accountId) => (await queries.routeOverrides()).get(accountId),
+        securityChannelId: config.SECURITY_CHANNEL_ID,
+      }),
+      channelHealth,
+      orgSync: orgDirectory
+        ? new OrgSync({
+            directory: orgDirectory,
+            store: orgStore,
+            cache: accounts,
+            scheduler: followUpStores,
+            clock,
+            logger: logger.child({ component: 'organizations' }),
+            intervalMs: config.ORG_SYNC_INTERVAL ?? 3_600_000,
+          })
+        : undefined,
+      silences,
       nudger: new Nudger({
         triageStore,
         cards: cardStore,
@@ -227,6 +309,11 @@ export function buildApp(deps: AppDeps): KanshiApp {
     store: ingestStore,
     quarantine: ingestStore,
     routing: () => deps.routing,
+    rules: deps.rules,
+    directory: accounts,
+    stormThreshold: config.STORM_THRESHOLD,
+    paging: pager !== undefined,
+    scheduler: followUpStores,
     allowedAccounts: config.INGEST_ALLOWED_ACCOUNTS,
     logger: logger.child({ component: 'ingest' }),
     onCardJob: () => runner.wake(),
@@ -276,6 +363,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     routing: deps.routing,
     // /alert show renders the card without its buttons: actions happen on the card itself.
     render: (alert) => cardSync.render(alert, false),
+    silences,
     clock,
   });
   registerListeners(bolt, {
@@ -287,6 +375,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     runbookBaseUrl: config.RUNBOOK_BASE_URL,
     alerts: cardStore,
   });
+  registerTuningListeners(bolt, { alerts: cardStore, silences, digests, commands, scheduler: followUpStores });
 
   const server = createServer(receiver.requestListener);
   // EventBridge waits 5 s; a request slower than this is abandoned anyway.
@@ -294,12 +383,19 @@ export function buildApp(deps: AppDeps): KanshiApp {
   server.headersTimeout = 10_000;
 
   let started = false;
+  let accountsTimer: NodeJS.Timeout | undefined;
   return {
     bolt,
     runner,
     ingest,
     cardSync,
     triage,
+    silences,
+    accounts,
+    async notifySecurity(text) {
+      const res = await slack.postMessage(config.SECURITY_CHANNEL_ID, { text });
+      if (!res.ok) logger.warn({ error: res.failure.error }, 'could not tell the security channel');
+    },
     server,
     async start(port) {
       // Prisma compiles its query engine on first use; pay that now, not
@@ -310,12 +406,32 @@ export function buildApp(deps: AppDeps): KanshiApp {
         server.listen(port, () => resolve());
       });
       started = true;
+      await accounts
+        .refresh()
+        .catch((err: Error) =>
+          logger.warn({ err: { message: err.message } }, 'could not load the synced AWS accounts'),
+        );
+      accountsTimer = setInterval(() => {
+        accounts.refreshIfStale().catch(() => undefined);
+      }, 60_000);
+      accountsTimer.unref();
+      if (orgDirectory) {
+        // One sync job for all replicas (deterministic key); it reschedules itself.
+        await followUpStores.enqueue({
+          kind: ORG_SYNC_JOB,
+          key: orgSyncJobKey,
+          lane: null,
+          payload: {},
+          mode: 'rearm',
+        });
+      }
       if (deps.runWorker ?? true) runner.start();
       const actual = (server.address() as AddressInfo).port;
       logger.info({ port: actual }, 'kanshi listening');
       return { port: actual };
     },
     async stop() {
+      if (accountsTimer) clearInterval(accountsTimer);
       if (started) {
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         // Idle keep-alive connections would hold close() open; in-flight ones finish.

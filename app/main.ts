@@ -11,30 +11,49 @@ import { loadRunbookLibrary } from './adapters/fs/runbook-files';
 import { buildApp } from './build-app';
 import { AccountsFileError, loadAccountsFile } from './config/accounts-file';
 import { type Config, ConfigError, loadConfigFromProcess } from './config/env';
+import { loadOuRoutesFile, OuRoutesFileError } from './config/ou-routes-file';
+import { RulesSource } from './config/rules-file';
 import { RoutingTable } from './domain/routing';
+import { RulesError } from './domain/rules';
 import { RunbookError, type RunbookLibrary } from './domain/runbooks';
 import { createLogger } from './logging';
+import { escapeMrkdwn } from './slack/blocks/mrkdwn';
 
 const ROOT = resolve(__dirname, '..', '..');
 const MIGRATIONS_DIR = resolve(ROOT, 'prisma', 'migrations');
+const DEFAULT_RULES = 'config/rules.yml';
+const DEFAULT_OU_ROUTES = 'config/ou-routes.yml';
 
 async function main(): Promise<void> {
   let config: Config;
   let routing: RoutingTable;
   let runbooks: RunbookLibrary;
+  let rules: RulesSource;
   try {
     config = loadConfigFromProcess();
-    routing = new RoutingTable(loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE)), config.DEFAULT_CHANNEL_ID);
+    routing = new RoutingTable(
+      loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE)),
+      config.DEFAULT_CHANNEL_ID,
+      // The shipped default path may be absent (no OU routes); a path someone set must exist.
+      loadOuRoutesFile(resolve(ROOT, config.OU_ROUTES_FILE), { optional: config.OU_ROUTES_FILE === DEFAULT_OU_ROUTES }),
+    );
     runbooks = loadRunbookLibrary(resolve(ROOT, config.RUNBOOKS_DIR));
+    rules = new RulesSource(resolve(ROOT, config.RULES_FILE), { optional: config.RULES_FILE === DEFAULT_RULES });
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof AccountsFileError || err instanceof RunbookError) {
+    if (
+      err instanceof ConfigError ||
+      err instanceof AccountsFileError ||
+      err instanceof RunbookError ||
+      err instanceof OuRoutesFileError ||
+      err instanceof RulesError
+    ) {
       process.stderr.write(`kanshi: ${err.message}\n`);
       process.exit(1);
     }
     throw err;
   }
   const logger = createLogger(config.LOG_LEVEL);
-  logger.info({ accounts: routing.size }, 'routing loaded');
+  logger.info({ accounts: routing.size, rules: rules.current().rules.length }, 'routing and rules loaded');
 
   let embedded: EmbeddedPg | undefined;
   let url = config.DATABASE_URL;
@@ -60,8 +79,35 @@ async function main(): Promise<void> {
   const applied = await migrate(db.pool, MIGRATIONS_DIR);
   logger.info({ applied }, applied.length > 0 ? 'migrations applied' : 'database schema up to date');
 
-  const app = buildApp({ config, db, routing, runbooks, logger, migrationsDir: MIGRATIONS_DIR });
+  const app = buildApp({
+    config,
+    db,
+    routing,
+    runbooks,
+    logger,
+    migrationsDir: MIGRATIONS_DIR,
+    rules: () => rules.current(),
+  });
   await app.start(config.PORT);
+
+  // Rules reload on SIGHUP or when the file changes. A bad file keeps the
+  // rules in force, and says why in the log and in the security channel.
+  const onReload = (result: ReturnType<RulesSource['reload']>) => {
+    if (result.ok) {
+      logger.info({ rules: result.count, file: config.RULES_FILE }, 'rules reloaded');
+      return;
+    }
+    logger.error(
+      { problems: result.problems, file: config.RULES_FILE },
+      'rules file invalid; keeping the previous rules',
+    );
+    const lines = result.problems.slice(0, 10).map((p) => `• ${escapeMrkdwn(p)}`);
+    void app.notifySecurity(
+      `:warning: \`${escapeMrkdwn(config.RULES_FILE)}\` is invalid, so Kanshi keeps the previous rules:\n${lines.join('\n')}`,
+    );
+  };
+  process.on('SIGHUP', () => onReload(rules.reload()));
+  const stopWatching = rules.watch(onReload);
 
   let stopping = false;
   const shutdown = async (signal: string) => {
@@ -73,6 +119,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.SHUTDOWN_TIMEOUT_MS + 10_000);
     force.unref();
+    stopWatching();
     await app.stop();
     await db.close();
     await embedded?.stop();

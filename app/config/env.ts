@@ -59,6 +59,15 @@ export const envSchema = z.object({
   /** Envelope accounts (GuardDuty administrators) allowed to send events; empty: any. */
   INGEST_ALLOWED_ACCOUNTS: csv.pipe(z.array(z.string().regex(/^\d{12}$/, 'must list 12-digit AWS account ids'))),
   ACCOUNTS_FILE: z.string().default('config/accounts.yml'),
+  /** OU path → channel, below accounts.yml in routing precedence; a missing file means no OU routes. */
+  OU_ROUTES_FILE: z.string().default('config/ou-routes.yml'),
+  /** Rules as code (docs/rules.md); reloaded on SIGHUP or when the file changes. A missing file means no rules. */
+  RULES_FILE: z.string().default('config/rules.yml'),
+  /** Storm control: more new cards than this in a channel within 5 minutes start a digest; 0 turns it off. */
+  STORM_THRESHOLD: z.coerce.number().int().min(0).max(10_000).default(20),
+  /** How often the AWS Organizations sync runs (with ORGANIZATIONS_ROLE_ARN). */
+  ORG_SYNC_INTERVAL: duration('1h'),
+  ORGANIZATIONS_EXTERNAL_ID: z.string().min(2).max(1224).optional(),
   /** Runbooks (Markdown with front matter), and where people can read them on the web. */
   RUNBOOKS_DIR: z.string().default('runbooks'),
   RUNBOOK_BASE_URL: z.url({ protocol: /^https?$/, error: 'must be an http(s) URL' }).optional(),

@@ -55,6 +55,7 @@ function instance(r: Obj): ResourceSummary | undefined {
   const nic = list(get(d, 'networkInterfaces')).find(isObj);
   return {
     type: 'Instance',
+    id,
     label: name ? `${id} (${name})` : id,
     details: details([
       ['Instance', id],
@@ -76,6 +77,7 @@ function accessKey(r: Obj): ResourceSummary | undefined {
   const userType = str(get(d, 'userType'));
   return {
     type: 'AccessKey',
+    id: key ?? user ?? 'unknown',
     label: [key, user ? `(${userType ? `${userType} ` : ''}${user})` : undefined].filter(Boolean).join(' '),
     details: details([
       ['Access key', key],
@@ -97,6 +99,7 @@ function buckets(r: Obj, type: string): ResourceSummary | undefined {
   const owner = str(get(r, 'accessKeyDetails', 'userName'));
   return {
     type,
+    id: names[0] ?? 'unknown',
     label: objects.length > 0 ? `s3://${names[0]}/${objects[0]}` : joinSome(names),
     details: details([
       [names.length > 1 ? 'Buckets' : 'Bucket', joinSome(names, 5)],
@@ -115,6 +118,7 @@ function eks(r: Obj): ResourceSummary | undefined {
   const wl = str(get(workload, 'name'));
   return {
     type: 'EKSCluster',
+    id: name,
     label: wl ? `${name}: ${ns ? `${ns}/` : ''}${wl}` : name,
     details: details([
       ['Cluster', name],
@@ -131,6 +135,7 @@ function ecs(r: Obj): ResourceSummary | undefined {
   if (!name) return undefined;
   return {
     type: 'ECSCluster',
+    id: name,
     label: name,
     details: details([
       ['Cluster', name],
@@ -146,6 +151,7 @@ function container(r: Obj): ResourceSummary | undefined {
   if (!name) return undefined;
   return {
     type: 'Container',
+    id: name,
     label: name,
     details: details([
       ['Container', name],
@@ -160,6 +166,7 @@ function lambda(r: Obj): ResourceSummary | undefined {
   if (!name) return undefined;
   return {
     type: 'Lambda',
+    id: name,
     label: name,
     details: details([
       ['Function', name],
@@ -176,6 +183,7 @@ function rds(r: Obj, type: string): ResourceSummary | undefined {
   if (!name) return undefined;
   return {
     type,
+    id: name,
     label: name,
     details: details([
       ['Database', name],
@@ -192,11 +200,11 @@ function generic(r: Obj, type: string): ResourceSummary {
     for (const [field, v] of Object.entries(value)) {
       const s = str(v);
       if (s && /(id|name|arn|identifier)$/i.test(field)) {
-        return { type, label: s, details: details([[field, s]]) };
+        return { type, id: s, label: s, details: details([[field, s]]) };
       }
     }
   }
-  return { type, label: type, details: [] };
+  return { type, id: type, label: type, details: [] };
 }
 
 const BY_TYPE: Record<string, (r: Obj, type: string) => ResourceSummary | undefined> = {
@@ -213,7 +221,7 @@ const BY_TYPE: Record<string, (r: Obj, type: string) => ResourceSummary | undefi
 };
 
 export function summariseResource(resource: unknown): ResourceSummary {
-  if (!isObj(resource)) return { type: 'Unknown', label: 'not given', details: [] };
+  if (!isObj(resource)) return { type: 'Unknown', id: 'unknown', label: 'not given', details: [] };
   const type = str(resource.resourceType) ?? 'Unknown';
   return BY_TYPE[type]?.(resource, type) ?? generic(resource, type);
 }

@@ -1,4 +1,5 @@
 /** Routing: which Slack channel owns an account's alerts. Pure. */
+import { type OuRoute, routeByOu } from './ou-routing';
 
 export interface AccountRoute {
   accountId: string;
@@ -9,8 +10,8 @@ export interface AccountRoute {
 
 export interface RouteDecision {
   channelId: string;
-  /** Why this channel: shown in logs and, later, on the card. */
-  reason: 'account' | 'default:unlisted' | 'default:disabled';
+  /** Why this channel: stored on the alert and shown in logs. */
+  reason: 'account' | `ou:${string}` | 'default:unlisted' | 'default:disabled';
 }
 
 export class RoutingTable {
@@ -18,17 +19,25 @@ export class RoutingTable {
 
   constructor(
     routes: readonly AccountRoute[],
-    private readonly defaultChannelId: string,
+    readonly defaultChannelId: string,
+    private readonly ouRoutes: readonly OuRoute[] = [],
   ) {
     this.byAccount = new Map(routes.map((r) => [r.accountId, r]));
   }
 
-  /** Never drops an alert: unknown or disabled accounts go to the default channel. */
-  route(accountId: string): RouteDecision {
+  /**
+   * config/accounts.yml, then the OU mapping (the longest matching OU path),
+   * then the default channel. Never drops an alert. An account listed with
+   * enabled: false goes to the default channel: someone decided so explicitly.
+   * (A rule's route and an /alert route override come before all of this.)
+   */
+  route(accountId: string, ouPath?: string | undefined): RouteDecision {
     const entry = this.byAccount.get(accountId);
-    if (!entry) return { channelId: this.defaultChannelId, reason: 'default:unlisted' };
-    if (!entry.enabled) return { channelId: this.defaultChannelId, reason: 'default:disabled' };
-    return { channelId: entry.channelId, reason: 'account' };
+    if (entry && !entry.enabled) return { channelId: this.defaultChannelId, reason: 'default:disabled' };
+    if (entry) return { channelId: entry.channelId, reason: 'account' };
+    const ou = ouPath === undefined ? undefined : routeByOu(this.ouRoutes, ouPath);
+    if (ou) return { channelId: ou.channelId, reason: `ou:${ou.ou}` };
+    return { channelId: this.defaultChannelId, reason: 'default:unlisted' };
   }
 
   /** Accounts whose alerts go to this channel, given the /alert route overrides. */

@@ -140,6 +140,10 @@ async function handle(
 }
 
 function respond(res: ServerResponse, result: IngestResult, requestId: string): void {
+  if (result.kind === 'noted') {
+    sendJson(res, 202, { status: result.status, accountId: result.accountId, requestId });
+    return;
+  }
   if (result.kind === 'stored') {
     sendJson(res, 202, { status: result.status, alertId: result.alertId, requestId });
     return;

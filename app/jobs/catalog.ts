@@ -8,14 +8,26 @@ import type { JobOutcome } from '../ports/job-queue';
 import type { CardSync } from '../services/card-sync';
 import type { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from '../services/follow-ups';
 import type { InvestigationService } from '../services/investigation';
+import type { SilenceNotice, SilenceService } from '../services/silences';
+import type { StormDigests } from '../services/storm-digests';
+import type { AccountNotices, ChannelHealth, OrgSync, RuleFollowUps } from '../services/tuning-follow-ups';
 import {
+  ACCOUNT_NOTICE_JOB,
+  ALSO_NOTIFY_JOB,
   CARD_SYNC_JOB,
+  CHANNEL_HEALTH_JOB,
+  DIGEST_BULK_JOB,
+  DIGEST_CLOSE_JOB,
+  DIGEST_SYNC_JOB,
   ESCALATION_SYNC_JOB,
   GUARDDUTY_SYNC_JOB,
   INVESTIGATE_JOB,
   NUDGE_JOB,
+  ORG_SYNC_JOB,
   PAGE_JOB,
+  REPLY_JOB,
   REVIEW_SYNC_JOB,
+  SILENCE_NOTICE_JOB,
   THREAD_POST_JOB,
 } from './names';
 
@@ -38,7 +50,26 @@ export interface JobServices {
   paging?: Paging | undefined;
   nudger: Nudger;
   investigation?: InvestigationService | undefined;
+  digests: StormDigests;
+  ruleFollowUps: RuleFollowUps;
+  accountNotices: AccountNotices;
+  channelHealth: ChannelHealth;
+  orgSync?: OrgSync | undefined;
+  silences: SilenceService;
 }
+
+const digestId = z.object({ digestId: z.string().regex(/^\d{1,19}$/) });
+const channelId = z.string().regex(/^[CG][A-Z0-9]{2,}$/);
+// A bulk action's reason is the user's text; it lives only in our own queue, never in Slack values.
+const bulk = digestId.extend({
+  actorId: z.string().min(1).max(64),
+  actorName: z.string().min(1).max(200),
+  team: z.string().max(64).optional(),
+  channel: z.string().max(64).optional(),
+  action: z.enum(['acknowledge', 'archive']),
+  category: z.enum(['remediated', 'duplicate', 'false_positive', 'expected_activity', 'accepted_risk']).optional(),
+  reason: z.string().max(2000).optional(),
+});
 
 const alertId = z.object({ alertId: z.uuid() });
 
@@ -58,6 +89,39 @@ export function buildJobCatalog(s: JobServices): JobCatalog {
     ),
     [INVESTIGATE_JOB]: define(alertId, async (p) =>
       s.investigation ? s.investigation.investigate(p.alertId) : { kind: 'fail', error: 'investigation_off' },
+    ),
+    [DIGEST_SYNC_JOB]: define(digestId, (p) => s.digests.sync(p.digestId)),
+    [DIGEST_CLOSE_JOB]: define(digestId, (p) => s.digests.close(p.digestId)),
+    [DIGEST_BULK_JOB]: define(bulk, async (p) => {
+      const actor = { id: p.actorId, name: p.actorName };
+      const ctx = { team: p.team, channel: p.channel };
+      if (p.action === 'archive' && (!p.category || !p.reason)) return { kind: 'fail', error: 'archive_needs_reason' };
+      await s.digests.bulk(
+        p.action === 'archive' && p.category && p.reason
+          ? { action: 'archive', digestId: p.digestId, actor, ctx, category: p.category, reason: p.reason }
+          : { action: 'acknowledge', digestId: p.digestId, actor, ctx },
+      );
+      return { kind: 'done' };
+    }),
+    [REPLY_JOB]: define(alertId, (p) => s.ruleFollowUps.reply(p.alertId)),
+    [ALSO_NOTIFY_JOB]: define(alertId.extend({ channelId }), (p) => s.ruleFollowUps.alsoNotify(p.alertId, p.channelId)),
+    [ACCOUNT_NOTICE_JOB]: define(
+      z.object({
+        accountId: z.string().regex(/^\d{12}$/),
+        reason: z.enum(['new_account', 'unrouted']),
+        source: z.string().max(40),
+      }),
+      (p) => s.accountNotices.notice(p.accountId, p.reason, p.source),
+    ),
+    [CHANNEL_HEALTH_JOB]: define(z.object({ channelId, error: z.string().max(100) }), (p) =>
+      s.channelHealth.notify(p.channelId, p.error),
+    ),
+    [ORG_SYNC_JOB]: define(z.object({}), async () =>
+      s.orgSync ? s.orgSync.sync() : { kind: 'fail', error: 'organizations_sync_not_configured' },
+    ),
+    [SILENCE_NOTICE_JOB]: define(
+      z.object({ silenceId: z.uuid(), notice: z.enum(['created', 'warn', 'expired', 'stale', 'lifted']) }),
+      (p) => s.silences.notice(p.silenceId, p.notice as SilenceNotice),
     ),
     [NUDGE_JOB]: define(alertId.extend({ round: z.number().int().min(0), step: z.number().int().min(1) }), (p) =>
       s.nudger.run(p.alertId, p.round, p.step),

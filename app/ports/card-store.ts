@@ -1,10 +1,22 @@
 import type { Finding } from '../domain/finding';
 import type { Enrichment } from '../domain/investigation';
+import type { SeverityLabel } from '../domain/severity';
 import type { TriageView } from '../slack/blocks/status';
+import type { Delivery } from './ingest-store';
 
 export interface AlertForCard {
   id: string;
   finding: Finding;
+  /** After rules; differs from the finding's when a rule changed it (see severityNote). */
+  severityLabel: SeverityLabel;
+  severityNote?: string | undefined;
+  /** From the Organizations sync, when known. */
+  account?: { name: string; ouPath: string } | undefined;
+  /** Only `card` alerts get a card of their own. */
+  delivery: Delivery;
+  /** A first_only rule's later alert: the first alert, under whose card it is a reply. */
+  parentAlertId: string | null;
+  routeReason: string | null;
   channelId: string;
   revision: number;
   cardChannelId: string | null;

@@ -1,5 +1,6 @@
 import type { SeverityLabel } from '../domain/severity';
 import type { AlertState, TriageAction } from '../domain/triage';
+import type { Delivery } from './ingest-store';
 
 export interface Actor {
   /** Slack user id, or "kanshi" / "guardduty" for automatic changes. */
@@ -41,6 +42,9 @@ export interface AlertSnapshot {
   reviewStatus: string | null;
   assigneeId: string | null;
   gdArchiveWanted: boolean;
+  /** How it reached Slack; only `card` alerts have a card (and a thread) of their own. */
+  delivery: Delivery;
+  digestId: string | null;
 }
 
 /** A job to arm in the same transaction as a state change. */

@@ -19,9 +19,11 @@ import { alertListBlocks, PAGE_SIZE } from '../slack/blocks/alert-list';
 import type { CardMessage } from '../slack/blocks/finding-card';
 import { escapeMrkdwn } from '../slack/blocks/mrkdwn';
 import { runbookModal } from '../slack/blocks/runbook-modal';
+import { silenceCreatedText, silenceLiftedText, silenceListBlocks } from '../slack/blocks/silences';
 import { statsBlocks, statsText } from '../slack/blocks/stats';
 import { timelineText } from '../slack/blocks/timeline';
 import type { AlertCommand, ListScope } from '../slack/commands/parse';
+import type { SilenceService } from './silences';
 import type { TriageOutcome, TriageService } from './triage';
 
 export type Block = Record<string, unknown>;
@@ -48,6 +50,8 @@ export const USAGE = escapeMrkdwn(
     '• `/alert stats [7d|30d|90d] [account <id>]` — counts and response times',
     '• `/alert review` — archives waiting for review (security engineers)',
     '• `/alert route <account id> <#channel>` — send an account’s alerts to a channel (security engineers)',
+    '• `/alert silence <type pattern> [account <id>] [resource <id>] for <duration> reason <text>` — mute matching new alerts (at most 30 days)',
+    '• `/alert silences [all]` — active silences (or all), with hits and expiry · `/alert unsilence <id>` — lift one',
   ].join('\n'),
 );
 
@@ -84,6 +88,7 @@ export interface AlertCommandDeps {
   routing: RoutingTable;
   /** The card without its buttons. */
   render: (alert: AlertForCard) => CardMessage;
+  silences: SilenceService;
   clock: Clock;
 }
 
@@ -121,6 +126,27 @@ export class AlertCommands {
         return this.review(c.actor.id);
       case 'route':
         return this.route(command.accountId, command.channelId, c.actor, ctx);
+      case 'silence': {
+        const made = await this.d.silences.create({
+          matcher: { typePattern: command.typePattern, accountId: command.accountId, resourceId: command.resourceId },
+          durationMs: command.durationMs,
+          reason: command.reason,
+          actor: c.actor,
+          channelId: c.channelId,
+        });
+        return made.ok ? message(silenceCreatedText(made.value)) : message(`:no_entry: ${made.message}`);
+      }
+      case 'silences': {
+        const list = await this.d.silences.list(command.includeEnded);
+        if (list.length === 0) return message(command.includeEnded ? 'No silences yet.' : 'No active silences.');
+        const engineer = await this.d.security.isSecurityEngineer(c.actor.id);
+        const blocks = silenceListBlocks(list, this.d.clock.now(), {
+          canLift: (s) => engineer || s.createdById === c.actor.id,
+        });
+        return message(`${list.length} silence(s)`, blocks as Block[]);
+      }
+      case 'unsilence':
+        return this.unsilence(command.id, c.actor);
       default:
         return this.act(command, c.actor, ctx);
     }
@@ -185,7 +211,12 @@ export class AlertCommands {
     );
   }
 
-  private async route(accountId: string, channelId: string, actor: Actor, ctx: SlackContext): Promise<CommandReply> {
+  async unsilence(ref: string, actor: Actor): Promise<CommandReply> {
+    const lifted = await this.d.silences.lift(ref, actor);
+    return message(lifted.ok ? silenceLiftedText(lifted.value) : `:no_entry: ${lifted.message}`);
+  }
+
+  async route(accountId: string, channelId: string, actor: Actor, ctx: SlackContext): Promise<CommandReply> {
     if (!(await this.d.security.isSecurityEngineer(actor.id))) {
       await this.d.routes.recordRefusedRoute(accountId, channelId, actor, ctx);
       return message('Only security engineers can change routing. Your attempt was recorded.');

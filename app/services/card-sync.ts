@@ -23,6 +23,11 @@ export interface CardSyncDeps {
   defaultChannelId: string;
   /** After the card is first in Slack (e.g. to start the investigation, which must never delay it). */
   onPosted?: (alertId: string) => Promise<void>;
+  /** Channel health: a card could not go to its channel (told to the security channel once), or did. */
+  channelHealth?: {
+    unusable(channelId: string, error: string): Promise<void>;
+    usable(channelId: string): Promise<void>;
+  };
 }
 
 /** Permanent errors after which the card goes to the default channel instead. */
@@ -34,6 +39,8 @@ export class CardSync {
   async sync(alertId: string): Promise<JobOutcome> {
     const alert = await this.deps.store.load(alertId);
     if (!alert) return { kind: 'fail', error: 'alert_not_found' };
+    // Suppressed, silenced, threaded and digested alerts have no card of their own.
+    if (alert.delivery !== 'card') return { kind: 'done' };
     if (!alert.cardTs) return this.post(alert);
     if (alert.cardRevision < alert.revision)
       return this.update(alert, alert.cardChannelId ?? alert.channelId, alert.cardTs);
@@ -45,6 +52,10 @@ export class CardSync {
     const input = {
       alertId: alert.id,
       finding: alert.finding,
+      severityLabel: alert.severityLabel,
+      severityNote: alert.severityNote,
+      accountName: alert.account?.name,
+      ouPath: alert.account?.ouPath,
       fallbackNote: fallbackNote(alert),
       triage: withTriage ? alert.triage : undefined,
       enrichment: withTriage ? (alert.enrichment ?? undefined) : undefined,
@@ -81,6 +92,7 @@ export class CardSync {
     if (res.ok) {
       await store.recordPosted(alert.id, res.value.channelId, res.value.ts, alert.revision);
       logger.info({ alertId: alert.id, channel: res.value.channelId, ts: res.value.ts }, 'card posted');
+      if (target === alert.channelId) await this.deps.channelHealth?.usable(target);
       await this.posted(alert.id);
       return { kind: 'done' };
     }
@@ -138,6 +150,7 @@ export class CardSync {
         'cannot post the card in its channel; posting it in the default channel',
       );
       await store.redirect(alert.id, defaultChannelId, failure.error);
+      if (CHANNEL_UNUSABLE_ERRORS.has(failure.error)) await this.deps.channelHealth?.unusable(channelId, failure.error);
       return this.sync(alert.id);
     }
     if (posting && failure.error === 'invalid_blocks' && alert.cardError !== 'invalid_blocks') {

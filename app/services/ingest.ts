@@ -1,20 +1,52 @@
 /**
  * The ingest pipeline, as named stages:
  *   parse (validate + normalise, pure) → allow (envelope account, pure)
- *   → route (pure) → persist (event + alert + card job, one transaction).
+ *   → rules (pure, plus one count query for stateful rules) → route (pure)
+ *   → persist (event + alert + its jobs, one statement; silences, first-only
+ *   threading and storm control are decided there, against committed state).
  * Input that can never succeed is answered with a 4xx and kept in quarantine.
  */
+import { type Finding, resourceIdOf } from '../domain/finding';
 import { type Issue, parseEvent } from '../domain/guardduty-event';
 import { type NudgePolicy, nudgeDueAt } from '../domain/nudges';
+import { parseOrganizationsEvent } from '../domain/org-events';
 import type { RoutingTable } from '../domain/routing';
+import { type CompiledRules, evaluateRules, type RuleOutcome, type StatefulKey, statefulKeys } from '../domain/rules';
+import { labelOfLevel, type SeverityLabel } from '../domain/severity';
 import { nestsDeeperThan, storable } from '../domain/text';
+import {
+  ACCOUNT_NOTICE_JOB,
+  ALSO_NOTIFY_JOB,
+  accountNoticeJobKey,
+  alsoNotifyJobKey,
+  CARD_SYNC_JOB,
+  cardJobKey,
+  DIGEST_CLOSE_JOB,
+  DIGEST_SYNC_JOB,
+  NUDGE_JOB,
+  nudgeJobKey,
+  ORG_SYNC_JOB,
+  orgSyncJobKey,
+  PAGE_JOB,
+  REPLY_JOB,
+  replyJobKey,
+} from '../jobs/names';
+import type { AccountDirectory } from '../ports/account-directory';
+import type { Clock } from '../ports/clock';
+import type { JobScheduler } from '../ports/follow-up-stores';
+import type {
+  ExtraJob,
+  IngestFollowUp,
+  IngestRecord,
+  IngestStatus,
+  IngestStore,
+  QuarantineStore,
+} from '../ports/ingest-store';
+import type { Logger } from '../ports/logger';
 
 const MAX_DEPTH = 64;
-
-import { CARD_SYNC_JOB, cardJobKey, NUDGE_JOB, nudgeJobKey } from '../jobs/names';
-import type { Clock } from '../ports/clock';
-import type { IngestFollowUp, IngestStatus, IngestStore, QuarantineStore } from '../ports/ingest-store';
-import type { Logger } from '../ports/logger';
+/** Storm control's window: more than STORM_THRESHOLD cards in a channel within it starts a digest. */
+export const STORM_WINDOW_MS = 5 * 60_000;
 
 export interface IngestRequest {
   requestId: string;
@@ -27,12 +59,23 @@ export interface IngestRequest {
 
 export type IngestResult =
   | { kind: 'stored'; status: IngestStatus; alertId: string }
+  | { kind: 'noted'; status: 'account_created'; accountId: string }
   | { kind: 'rejected'; httpStatus: number; error: string; message: string; issues?: Issue[] | undefined };
 
 export interface IngestDeps {
   store: IngestStore;
   quarantine: QuarantineStore;
   routing: () => RoutingTable;
+  /** The current rules (reloaded on SIGHUP or file change); undefined: none. */
+  rules?: (() => CompiledRules | undefined) | undefined;
+  /** Accounts from the Organizations sync: names, OU paths and tags for rules and routing. */
+  directory?: AccountDirectory | undefined;
+  /** New cards per channel within STORM_WINDOW_MS before alerts go to a digest; 0 turns storm control off. */
+  stormThreshold?: number | undefined;
+  /** Whether a rule's `page: true` can page (PagerDuty configured). */
+  paging?: boolean | undefined;
+  /** For the jobs ingest arms outside the alert statement (account notices, Organizations sync). */
+  scheduler?: JobScheduler | undefined;
   allowedAccounts: readonly string[];
   logger: Logger;
   /** Called after a commit that armed a card job. */
@@ -51,6 +94,10 @@ export class IngestService {
       return this.reject(req, 400, 'invalid_event', `(body): nests more than ${MAX_DEPTH} levels deep`);
     }
     const body = storable(received);
+    if (isOrganizationsEvent(body)) {
+      const noted = await this.noteOrganizationsEvent(req, body);
+      if (noted) return noted;
+    }
     const parsed = parseEvent(body);
     if (parsed.kind === 'invalid') {
       const first = parsed.issues[0];
@@ -72,18 +119,8 @@ export class IngestService {
         account: envelope.account,
       });
     }
-    const route = this.deps.routing().route(finding.accountId);
-    const nudgeAt = this.deps.nudgePolicy
-      ? nudgeDueAt(this.deps.nudgePolicy, finding.severityLabel, this.deps.clock.now(), 1)
-      : undefined;
-    const stored = await this.deps.store.recordFinding({
-      envelope,
-      finding,
-      raw: body,
-      channelId: route.channelId,
-      cardJob: { kind: CARD_SYNC_JOB, key: cardJobKey(finding.id) },
-      nudgeJob: nudgeAt ? { kind: NUDGE_JOB, key: nudgeJobKey(finding.id, 0, 1), runAt: nudgeAt } : undefined,
-    });
+    const record = await this.prepare(envelope, finding, body);
+    const stored = await this.deps.store.recordFinding(record);
     // An update may reopen a closed alert, or say it was archived in GuardDuty.
     // A duplicate re-checks too: if we failed after the commit, EventBridge's
     // retry arrives as a duplicate and finishes the job. Errors propagate (503).
@@ -91,6 +128,16 @@ export class IngestService {
       await this.deps.followUp?.reconcileFinding(stored.alertId);
     else if (stored.status === 'accepted' && finding.archived)
       await this.deps.followUp?.reconcileFinding(stored.alertId);
+    if (stored.status === 'accepted' && stored.routeReason === 'default:unlisted' && this.deps.scheduler) {
+      // Tell the security team once that this account has no route (the job is keyed by account).
+      await this.deps.scheduler.enqueue({
+        kind: ACCOUNT_NOTICE_JOB,
+        key: accountNoticeJobKey(finding.accountId),
+        lane: null,
+        payload: { accountId: finding.accountId, reason: 'unrouted', source: 'ingest' },
+        mode: 'once',
+      });
+    }
     if (stored.status === 'accepted' || stored.status === 'updated') this.deps.onCardJob?.();
     this.deps.logger.info(
       {
@@ -100,12 +147,107 @@ export class IngestService {
         findingId: finding.id,
         findingType: finding.type,
         account: finding.accountId,
-        channel: route.channelId,
-        route: route.reason,
+        channel: stored.channelId,
+        route: stored.routeReason,
+        delivery: stored.delivery,
       },
       'finding ingested',
     );
-    return { kind: 'stored', ...stored };
+    return { kind: 'stored', status: stored.status, alertId: stored.alertId };
+  }
+
+  /** Rules, routing and jobs for one finding: pure, but for one count query when a stateful rule matches. */
+  private async prepare(envelope: IngestRecord['envelope'], finding: Finding, body: unknown): Promise<IngestRecord> {
+    const account = this.deps.directory?.get(finding.accountId);
+    const resourceId = resourceIdOf(finding);
+    const { outcome, keys } = await this.evaluate(finding, body, account, resourceId);
+    const severityLabel: SeverityLabel = outcome ? labelOfLevel(outcome.finalSeverity) : finding.severityLabel;
+    const changed = severityLabel !== finding.severityLabel;
+    const fallback = this.deps.routing().route(finding.accountId, account?.ouPath);
+    const nudgeAt = this.deps.nudgePolicy
+      ? nudgeDueAt(this.deps.nudgePolicy, severityLabel, this.deps.clock.now(), 1)
+      : undefined;
+    const extra: ExtraJob[] = (outcome?.alsoNotify ?? []).map((channelId) => ({
+      kind: ALSO_NOTIFY_JOB,
+      key: alsoNotifyJobKey(finding.id, channelId),
+      lane: channelId,
+      payload: { channelId },
+    }));
+    if (outcome?.page && this.deps.paging) {
+      extra.push({ kind: PAGE_JOB, key: `page:rule:${finding.id}`, lane: null, payload: { action: 'trigger' } });
+    }
+    const threshold = this.deps.stormThreshold ?? 0;
+    return {
+      envelope,
+      finding,
+      raw: body,
+      ruleRoute: outcome?.route,
+      fallback: { channelId: fallback.channelId, reason: fallback.reason },
+      severityLabel,
+      originalSeverityLabel: changed ? finding.severityLabel : undefined,
+      ruleOutcome: outcome && outcome.matched.length + outcome.errors.length > 0 ? storedOutcome(outcome) : undefined,
+      resourceId,
+      delivery: outcome?.suppressed ? 'suppressed' : 'card',
+      firstOnly: outcome?.firstOnly,
+      // Every stateful rule whose match held counts this alert, matched or not:
+      // an occurrences rule only matches once enough of these are recorded.
+      ruleHits: keys.map((k) => ({ rule: k.rule, key: k.key })),
+      storm: threshold > 0 ? { threshold, windowMs: STORM_WINDOW_MS } : undefined,
+      now: this.deps.clock.now(),
+      jobs: {
+        card: { kind: CARD_SYNC_JOB, key: cardJobKey(finding.id) },
+        digest: { kind: DIGEST_SYNC_JOB, closeKind: DIGEST_CLOSE_JOB, closeAfterMs: STORM_WINDOW_MS },
+        reply: { kind: REPLY_JOB, key: replyJobKey(finding.id) },
+        nudge: nudgeAt ? { kind: NUDGE_JOB, key: nudgeJobKey(finding.id, 0, 1), runAt: nudgeAt } : undefined,
+        extra,
+      },
+    };
+  }
+
+  private async evaluate(
+    finding: Finding,
+    body: unknown,
+    account: ReturnType<AccountDirectory['get']>,
+    resourceKey: string,
+  ): Promise<{ outcome: RuleOutcome | undefined; keys: StatefulKey[] }> {
+    const rules = this.deps.rules?.();
+    if (!rules) return { outcome: undefined, keys: [] };
+    const ctx = {
+      finding,
+      detail: (body as { detail?: unknown }).detail,
+      account: account ? { id: account.id, name: account.name, ouPath: account.ouPath, tags: account.tags } : undefined,
+      resourceKey,
+    };
+    const keys = statefulKeys(rules, ctx);
+    const counts = keys.length > 0 ? await this.deps.store.countRuleHits(keys) : new Map<string, number>();
+    const outcome = evaluateRules(rules, ctx, counts);
+    for (const e of outcome.errors) {
+      this.deps.logger.warn({ rule: e.rule, error: e.error, findingId: finding.id }, 'rule could not be evaluated');
+    }
+    return { outcome, keys };
+  }
+
+  /** A CreateAccount (or its result) from AWS Organizations: report the account and refresh the sync. */
+  private async noteOrganizationsEvent(req: IngestRequest, body: unknown): Promise<IngestResult | undefined> {
+    const event = parseOrganizationsEvent(body);
+    if (event.kind === 'invalid') return this.reject(req, 400, 'invalid_event', event.error);
+    if (event.kind !== 'account_created' || !event.accountId || !this.deps.scheduler) return undefined;
+    await this.deps.scheduler.enqueue({
+      kind: ACCOUNT_NOTICE_JOB,
+      key: accountNoticeJobKey(event.accountId),
+      lane: null,
+      payload: { accountId: event.accountId, reason: 'new_account', source: 'create_account_event' },
+      mode: 'once',
+    });
+    await this.deps.scheduler.enqueue({
+      kind: ORG_SYNC_JOB,
+      key: orgSyncJobKey,
+      lane: null,
+      payload: {},
+      mode: 'rearm',
+    });
+    this.deps.logger.info({ requestId: req.requestId, account: event.accountId }, 'new AWS account noted');
+    return { kind: 'noted', status: 'account_created', accountId: event.accountId };
   }
 
   /** Refuses input for good, keeping it for review. */
@@ -132,4 +274,25 @@ export class IngestService {
     const issues = detail.issues as Issue[] | undefined;
     return { kind: 'rejected', httpStatus, error, message, ...(issues ? { issues } : {}) };
   }
+}
+
+function isOrganizationsEvent(body: unknown): boolean {
+  return typeof body === 'object' && body !== null && (body as { source?: unknown }).source === 'aws.organizations';
+}
+
+/** What the card and the audit need of a rules outcome (stored on the alert as JSON). */
+function storedOutcome(o: RuleOutcome): Record<string, unknown> {
+  return {
+    matched: o.matched,
+    originalSeverity: o.originalSeverity,
+    finalSeverity: o.finalSeverity,
+    severityChanges: o.severityChanges,
+    ...(o.suppressed ? { suppressed: o.suppressed } : {}),
+    ...(o.route ? { route: o.route } : {}),
+    ...(o.alsoNotify.length > 0 ? { alsoNotify: o.alsoNotify } : {}),
+    ...(o.page ? { page: true } : {}),
+    ...(o.firstOnly ? { firstOnly: o.firstOnly } : {}),
+    ...(o.occurrences.length > 0 ? { occurrences: o.occurrences } : {}),
+    ...(o.errors.length > 0 ? { errors: o.errors } : {}),
+  };
 }

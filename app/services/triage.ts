@@ -17,6 +17,8 @@ import {
 import {
   CARD_SYNC_JOB,
   cardJobKey,
+  DIGEST_SYNC_JOB,
+  digestJobKey,
   ESCALATION_SYNC_JOB,
   escalationJobKey,
   GUARDDUTY_SYNC_JOB,
@@ -423,17 +425,7 @@ export class TriageService {
       reason: how.reason,
       detail: runbook ? { ...how.detail, runbook } : how.detail,
       patch: how.patch?.(a, t.to) ?? {},
-      jobs: [
-        { kind: CARD_SYNC_JOB, key: cardJobKey(a.findingId), lane, payload: { alertId: a.id }, mode: 'rearm' },
-        {
-          kind: THREAD_POST_JOB,
-          key: threadJobKey('{auditId}'),
-          lane,
-          payload: { alertId: a.id, auditId: '{auditId}' },
-          mode: 'once',
-        },
-        ...(how.jobs?.(a, t.to) ?? []),
-      ],
+      jobs: [...cardJobs(a, lane), ...(how.jobs?.(a, t.to) ?? [])],
     });
     if (!result.applied) {
       // Someone else changed it between our read and our write: they won.
@@ -454,6 +446,29 @@ export class TriageService {
     this.deps.logger.info({ alertId: a.id, action, from: a.state, to: t.to, actor: cmd.actor.id }, 'alert changed');
     return { kind: 'done', auditId: result.auditId, state: t.to };
   }
+}
+
+/**
+ * What shows a change: an alert with a card of its own gets the card edited and a
+ * timeline reply; one in a storm digest gets the digest re-rendered (its counts);
+ * suppressed, silenced and threaded alerts have no card to change.
+ */
+function cardJobs(a: AlertSnapshot, lane: string): JobSpec[] {
+  if (a.delivery === 'digest' && a.digestId) {
+    const payload = { digestId: a.digestId };
+    return [{ kind: DIGEST_SYNC_JOB, key: digestJobKey(a.digestId), lane: a.channelId, payload, mode: 'rearm' }];
+  }
+  if (a.delivery !== 'card') return [];
+  return [
+    { kind: CARD_SYNC_JOB, key: cardJobKey(a.findingId), lane, payload: { alertId: a.id }, mode: 'rearm' },
+    {
+      kind: THREAD_POST_JOB,
+      key: threadJobKey('{auditId}'),
+      lane,
+      payload: { alertId: a.id, auditId: '{auditId}' },
+      mode: 'once',
+    },
+  ];
 }
 
 /** "Already acknowledged by <@U1> 3 min ago." — who acted first, for the one who clicked second. */

@@ -39,6 +39,10 @@ export const ACTION_IDS = {
   listPrevious: 'kanshi_list_previous',
   listNext: 'kanshi_list_next',
   consoleLink: 'kanshi_console_link',
+  /** On a card: opens the silence modal. The value is the alert id. */
+  silenceSimilar: 'kanshi_silence_similar',
+  /** In /alert silences: lifts a silence. The value is the silence id. */
+  liftSilence: 'kanshi_silence_lift',
 } as const;
 
 /** Modals. Their private_metadata is {"alertId","channel","messageTs"} (ids only), parsed with zod. */
@@ -47,6 +51,7 @@ export const CALLBACK_IDS = {
   escalate: 'kanshi_escalate_modal',
   resolve: 'kanshi_resolve_modal',
   reject: 'kanshi_reject_modal',
+  silence: 'kanshi_silence_modal',
 } as const;
 
 /** Inputs inside the modals: block id → action id. */
@@ -55,9 +60,36 @@ export const INPUT_IDS = {
   reason: { block: 'kanshi_reason', action: 'kanshi_reason_text' },
   note: { block: 'kanshi_note', action: 'kanshi_note_text' },
   comment: { block: 'kanshi_comment', action: 'kanshi_comment_text' },
+  /** Checkboxes: what a silence matches (values `type`, `account`, `resource`). */
+  silenceScope: { block: 'kanshi_silence_scope', action: 'kanshi_silence_scope_select' },
+  /** Static select of how long a silence lasts (values such as `1d`). The silence modal reuses `reason`. */
+  silenceDuration: { block: 'kanshi_silence_duration', action: 'kanshi_silence_duration_select' },
 } as const;
 
 export const CARD_BLOCK_IDS = {
   status: 'kanshi_card_status',
   actions: 'kanshi_card_actions',
+} as const;
+
+/** Storm digests: buttons carry the digest id (digits) and nothing else. */
+export const DIGEST_METADATA_PREFIX = 'digest:';
+export const DIGEST_ACTION_IDS = {
+  list: 'kanshi_digest_list',
+  acknowledgeAll: 'kanshi_digest_ack_all',
+  archiveAll: 'kanshi_digest_archive_all',
+} as const;
+export const DIGEST_CALLBACK_IDS = {
+  archiveAll: 'kanshi_digest_archive_modal',
+  list: 'kanshi_digest_list_modal',
+} as const;
+
+/** Account notices in the security channel: the button's value is the account id. */
+export const ROUTE_ACTION_IDS = {
+  routeAccount: 'kanshi_route_account',
+} as const;
+export const ROUTE_CALLBACK_IDS = {
+  routeAccount: 'kanshi_route_account_modal',
+} as const;
+export const ROUTE_INPUT_IDS = {
+  channel: { block: 'kanshi_route_channel', action: 'kanshi_route_channel_select' },
 } as const;

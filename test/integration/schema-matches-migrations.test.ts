@@ -26,6 +26,13 @@ const UNDECLARED_INDEXES_ALLOWED: readonly string[] = [
   // Partial index (Prisma cannot declare one): finds alerts whose GuardDuty
   // archive state still has to be synced, without scanning every alert.
   'alert.alert_gd_sync_idx',
+  // Partial indexes for storm control (recent carded alerts per channel), digest
+  // and silence listings: only the few alerts they concern are indexed.
+  'alert.alert_channel_card_recent_idx',
+  'alert.alert_digest_idx',
+  'alert.alert_silence_idx',
+  // Partial unique index: at most one open digest per channel and finding type.
+  'storm_digest.storm_digest_open_key',
 ];
 
 // ---------------------------------------------------------------------------

@@ -3,16 +3,22 @@
  * real PostgreSQL database of its own, and Slack reached through
  * SLACK_API_URL at a recording fake.
  */
+
 import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { parse as parseYaml } from 'yaml';
 import type { Database } from '../../app/adapters/db/database';
 import { loadRunbookLibrary } from '../../app/adapters/fs/runbook-files';
 import { buildApp, type KanshiApp } from '../../app/build-app';
 import { parseAccountsFile } from '../../app/config/accounts-file';
 import { loadConfig } from '../../app/config/env';
+import { parseOuRoutesFile } from '../../app/config/ou-routes-file';
 import { RoutingTable } from '../../app/domain/routing';
+import { compileRules } from '../../app/domain/rules';
 import { createLogger } from '../../app/logging';
+import type { Clock } from '../../app/ports/clock';
+import type { OrgDirectory } from '../../app/ports/org-directory';
 import { FakeSlack } from '../fakes/fake-slack';
 import { createTestDb, type TestDb } from './test-db';
 
@@ -64,6 +70,14 @@ export interface HarnessOptions {
   slack?: FakeSlack;
   /** Build the app against this database instead (e.g. one that is down). */
   database?: Database;
+  /** Kanshi's clock (silence expiry, nudges, stats); the job queue still runs on the database's clock. */
+  clock?: Clock;
+  /** Rules text (YAML, as in config/rules.yml); compiled once per app. */
+  rules?: string;
+  /** OU routes (YAML, as in config/ou-routes.yml). */
+  ouRoutes?: string;
+  /** The AWS Organizations listing (e.g. AwsOrgDirectory over aws-sdk-client-mock). */
+  orgDirectory?: OrgDirectory;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -78,6 +92,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     },
   });
 
+  const rules = opts.rules === undefined ? undefined : compileRules(parseYaml(opts.rules), 'rules.yml');
   const make = (extra: Record<string, string> = {}, runWorker = opts.runWorker ?? true): KanshiApp => {
     const config = loadConfig({
       SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -99,7 +114,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     return buildApp({
       config,
       db: opts.database ?? db,
-      routing: new RoutingTable(parseAccountsFile(ACCOUNTS_YAML, 'accounts.yml'), DEFAULT_CHANNEL),
+      routing: new RoutingTable(
+        parseAccountsFile(ACCOUNTS_YAML, 'accounts.yml'),
+        DEFAULT_CHANNEL,
+        opts.ouRoutes ? parseOuRoutesFile(opts.ouRoutes, 'ou-routes.yml') : [],
+      ),
+      rules: rules ? () => rules : undefined,
+      orgDirectory: opts.orgDirectory,
+      clock: opts.clock,
       runbooks: RUNBOOKS,
       logger: createLogger('debug', sink),
       migrationsDir: MIGRATIONS_DIR,

@@ -9,6 +9,17 @@ const ACCOUNT = '123456789012';
 const ok = (command: AlertCommand): ParseResult => ({ ok: true, command });
 const fail = (error: string): ParseResult => ({ ok: false, error });
 
+const SILENCE_USAGE =
+  'usage: `/alert silence <finding type pattern> [account <id>] [resource <id>] for <duration> reason <text>`';
+const TOO_BROAD =
+  'the finding type pattern is too broad: start it with a threat purpose and a colon, e.g. `Recon:EC2/*`';
+const BAD_DURATION = '`for` needs a duration of at least a minute, such as `90m`, `4h`, `3d` or `1w`';
+const NO_FOR = 'say how long the silence lasts: `for <duration>`, e.g. `for 3d`';
+const NO_REASON = 'give a reason: `reason <text>` at the end';
+const BAD_RESOURCE = '`resource` must be a resource id: letters, digits and `:/._@+=,-`, at most 256 characters';
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+
 const CATEGORIES_ERROR =
   'the category must be one of false_positive, expected_activity, remediated, accepted_risk, duplicate';
 
@@ -95,6 +106,96 @@ const CASES: Array<[string, ParseResult]> = [
   ['route 12345 <#C0123ABCD>', fail('usage: `/alert route <account id> <#channel>`')],
   [`route ${ACCOUNT}`, fail('usage: `/alert route <account id> <#channel>`')],
   [`route ${ACCOUNT} <#C0123ABCD> extra`, fail('usage: `/alert route <account id> <#channel>`')],
+  // silence
+  [
+    'silence Recon:EC2/* for 3d reason pen test of staging',
+    ok({ kind: 'silence', typePattern: 'Recon:EC2/*', durationMs: 3 * DAY, reason: 'pen test of staging' }),
+  ],
+  [
+    `silence UnauthorizedAccess:IAMUser/* account ${ACCOUNT} resource AKIAIOSFODNN7EXAMPLE for 90m reason rotating keys`,
+    ok({
+      kind: 'silence',
+      typePattern: 'UnauthorizedAccess:IAMUser/*',
+      accountId: ACCOUNT,
+      resourceId: 'AKIAIOSFODNN7EXAMPLE',
+      durationMs: 90 * 60_000,
+      reason: 'rotating keys',
+    }),
+  ],
+  [
+    `silence Recon:EC2/Portscan FOR 1w Account ${ACCOUNT} RESOURCE i-0abc123 Reason scanner for account 1`,
+    ok({
+      kind: 'silence',
+      typePattern: 'Recon:EC2/Portscan',
+      accountId: ACCOUNT,
+      resourceId: 'i-0abc123',
+      durationMs: 7 * DAY,
+      reason: 'scanner for account 1',
+    }),
+  ],
+  [
+    'silence Policy:S3/* resource arn:aws:s3:::my-bucket_1@x+y=z,w for 30d reason  data lake  ',
+    ok({
+      kind: 'silence',
+      typePattern: 'Policy:S3/*',
+      resourceId: 'arn:aws:s3:::my-bucket_1@x+y=z,w',
+      durationMs: 30 * DAY,
+      reason: 'data lake',
+    }),
+  ],
+  [
+    'silence Recon:EC2/* for 1m reason x',
+    ok({ kind: 'silence', typePattern: 'Recon:EC2/*', durationMs: 60_000, reason: 'x' }),
+  ],
+  ['silence', fail(SILENCE_USAGE)],
+  ['silence for 3d reason x', fail(SILENCE_USAGE)],
+  ['silence reason x', fail(SILENCE_USAGE)],
+  ['silence * for 3d reason everything', fail(TOO_BROAD)],
+  ['silence *:EC2/* for 3d reason x', fail(TOO_BROAD)],
+  ['silence Recon for 3d reason x', fail(TOO_BROAD)],
+  [
+    'silence Recon:EC2/% for 3d reason x',
+    fail('the finding type pattern may only contain letters, digits, `:/._!&-` and `*` as a wildcard'),
+  ],
+  [
+    `silence Recon:EC2/${'a'.repeat(120)} for 3d reason x`,
+    fail('the finding type pattern must be at most 128 characters'),
+  ],
+  ['silence Recon:EC2/* reason pen test', fail(NO_FOR)],
+  ['silence Recon:EC2/*', fail(NO_FOR)],
+  ['silence Recon:EC2/* for', fail('`for` needs a value')],
+  ['silence Recon:EC2/* for 3 reason x', fail(BAD_DURATION)],
+  ['silence Recon:EC2/* for 3x reason x', fail(BAD_DURATION)],
+  ['silence Recon:EC2/* for 30s reason x', fail(BAD_DURATION)],
+  ['silence Recon:EC2/* for 0m reason x', fail(BAD_DURATION)],
+  ['silence Recon:EC2/* for 1.5d reason x', fail(BAD_DURATION)],
+  ['silence Recon:EC2/* for 31d reason x', fail('a silence lasts at most 30 days')],
+  ['silence Recon:EC2/* for 5w reason x', fail('a silence lasts at most 30 days')],
+  ['silence Recon:EC2/* for 721h reason x', fail('a silence lasts at most 30 days')],
+  ['silence Recon:EC2/* for 3d', fail(NO_REASON)],
+  ['silence Recon:EC2/* for 3d reason', fail(NO_REASON)],
+  ['silence Recon:EC2/* for 3d reason    ', fail(NO_REASON)],
+  [`silence Recon:EC2/* for 3d reason ${'x'.repeat(501)}`, fail('keep the reason to 500 characters')],
+  ['silence Recon:EC2/* account 12345 for 3d reason x', fail('`account` must be a 12-digit AWS account id')],
+  ['silence Recon:EC2/* resource <!channel> for 3d reason x', fail(BAD_RESOURCE)],
+  ['silence Recon:EC2/* resource -leading-dash for 3d reason x', fail(BAD_RESOURCE)],
+  [`silence Recon:EC2/* resource i${'a'.repeat(256)} for 3d reason x`, fail(BAD_RESOURCE)],
+  ['silence Recon:EC2/* for 3d for 4d reason x', fail('`for` is given twice')],
+  ['silence Recon:EC2/* until 3d reason x', fail("I don't understand `until`")],
+  // silences / unsilence
+  ['silences', ok({ kind: 'silences', includeEnded: false })],
+  ['silences all', ok({ kind: 'silences', includeEnded: true })],
+  ['silences ALL', ok({ kind: 'silences', includeEnded: true })],
+  ['silences mine', fail('usage: `/alert silences [all]`')],
+  ['silences all now', fail('usage: `/alert silences [all]`')],
+  [`unsilence ${UUID}`, ok({ kind: 'unsilence', id: UUID })],
+  ['unsilence 3f2b8c1e', ok({ kind: 'unsilence', id: '3f2b8c1e' })],
+  ['unsilence 3F2B8C1E', ok({ kind: 'unsilence', id: '3F2B8C1E' })],
+  ['unsilence', fail('usage: `/alert unsilence <silence id>`')],
+  ['unsilence 3f2b8c1', fail('usage: `/alert unsilence <silence id>`')],
+  ['unsilence 3f2b8c1e-9a4d', fail('usage: `/alert unsilence <silence id>`')],
+  ['unsilence zzzzzzzz', fail('usage: `/alert unsilence <silence id>`')],
+  [`unsilence ${UUID} now`, fail('usage: `/alert unsilence <silence id>`')],
   // verbs are case-insensitive
   ['LIST', ok({ kind: 'list', scope: 'open', page: 1 })],
   ['Help', ok({ kind: 'help' })],
@@ -119,6 +220,37 @@ describe('parseAlertCommand', () => {
     for (const category of ['false_positive', 'expected_activity', 'remediated', 'accepted_risk', 'duplicate']) {
       expect(result.error).toContain(category);
     }
+  });
+
+  it('keeps the reason as typed after the word "reason", line breaks and inner spacing included', () => {
+    const result = parseAlertCommand('silence Recon:EC2/* for 4h reason pen test:\n  staging VPC,  all week');
+    expect(result).toEqual(
+      ok({
+        kind: 'silence',
+        typePattern: 'Recon:EC2/*',
+        durationMs: 4 * HOUR,
+        reason: 'pen test:\n  staging VPC,  all week',
+      }),
+    );
+  });
+
+  it('reads only the first "reason" as the keyword, so later options words belong to the reason', () => {
+    const result = parseAlertCommand(`silence Recon:EC2/* for 1d reason for 2d account ${ACCOUNT} reason again`);
+    expect(result).toEqual(
+      ok({
+        kind: 'silence',
+        typePattern: 'Recon:EC2/*',
+        durationMs: DAY,
+        reason: `for 2d account ${ACCOUNT} reason again`,
+      }),
+    );
+  });
+
+  it('accepts a reason of exactly 500 characters', () => {
+    const reason = 'r'.repeat(500);
+    expect(parseAlertCommand(`silence Recon:EC2/* for 1d reason ${reason}`)).toEqual(
+      ok({ kind: 'silence', typePattern: 'Recon:EC2/*', durationMs: DAY, reason }),
+    );
   });
 
   it('never throws and always returns a command or a string error, whatever the text', () => {
@@ -156,6 +288,18 @@ describe('parseAlertCommand', () => {
       '<#C0123ABCD>',
       '30d',
       '',
+      'silence',
+      'silences',
+      'unsilence',
+      'Recon:EC2/*',
+      '*',
+      'for',
+      'reason',
+      'resource',
+      'i-0abc',
+      '1w',
+      '31d',
+      'all',
     );
     fc.assert(
       fc.property(fc.array(word, { maxLength: 8 }), fc.constantFrom(' ', '\t', '\n', '  '), (words, sep) => {

@@ -85,6 +85,7 @@ describe('parseEvent on real GuardDuty findings', () => {
     const f = findingOf(parseEvent(wrapFinding(fixture(AWS_SAMPLES, 0))));
     expect(f.resource).toEqual({
       type: 'Instance',
+      id: 'i-05746eb48123455e0',
       label: 'i-05746eb48123455e0 (ssh-22-open)',
       details: [
         { label: 'Instance', value: 'i-05746eb48123455e0' },
@@ -135,7 +136,7 @@ describe('parseEvent on real GuardDuty findings', () => {
 
   it('says Unknown for a finding without a resource', () => {
     const f = findingOf(parseEvent(wrapFinding(fixture(PANTHER, 2))));
-    expect(f.resource).toEqual({ type: 'Unknown', label: 'not given', details: [] });
+    expect(f.resource).toEqual({ type: 'Unknown', id: 'unknown', label: 'not given', details: [] });
   });
 
   it('rates the panther attack sequences Critical', () => {

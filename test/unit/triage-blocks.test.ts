@@ -250,21 +250,36 @@ describe('the status lines of an alert card', () => {
 describe('the buttons of an alert card', () => {
   // The Runbook button stays on the card in every state, last.
   const EXPECTED: Record<AlertState, string[]> = {
-    open: [ACTION_IDS.acknowledge, ACTION_IDS.archive, ACTION_IDS.escalate, ACTION_IDS.runbook],
-    acknowledged: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.escalate, ACTION_IDS.runbook],
-    escalated: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.runbook],
-    archive_requested: [ACTION_IDS.runbook],
-    archived: [ACTION_IDS.runbook],
-    resolved: [ACTION_IDS.runbook],
+    open: [
+      ACTION_IDS.acknowledge,
+      ACTION_IDS.archive,
+      ACTION_IDS.escalate,
+      ACTION_IDS.runbook,
+      ACTION_IDS.silenceSimilar,
+    ],
+    acknowledged: [
+      ACTION_IDS.resolve,
+      ACTION_IDS.archive,
+      ACTION_IDS.escalate,
+      ACTION_IDS.runbook,
+      ACTION_IDS.silenceSimilar,
+    ],
+    escalated: [ACTION_IDS.resolve, ACTION_IDS.archive, ACTION_IDS.runbook, ACTION_IDS.silenceSimilar],
+    archive_requested: [ACTION_IDS.runbook, ACTION_IDS.silenceSimilar],
+    archived: [ACTION_IDS.runbook, ACTION_IDS.silenceSimilar],
+    resolved: [ACTION_IDS.runbook, ACTION_IDS.silenceSimilar],
   };
 
-  it.each(ALERT_STATES)('offers exactly the actions a %s alert allows, plus the runbook', (state) => {
-    const blocks = triageBlocks(ALERT_ID, view({ state }));
-    const buttons = buttonsOf(blocks);
-    expect(buttons.map((b) => b.action_id)).toEqual(EXPECTED[state]);
-    expect(buttons).toHaveLength(availableActions(state).length + 1);
-    for (const b of buttons) expect(b.value).toBe(ALERT_ID);
-  });
+  it.each(ALERT_STATES)(
+    'offers exactly the actions a %s alert allows, plus the runbook and Silence similar',
+    (state) => {
+      const blocks = triageBlocks(ALERT_ID, view({ state }));
+      const buttons = buttonsOf(blocks);
+      expect(buttons.map((b) => b.action_id)).toEqual(EXPECTED[state]);
+      expect(buttons).toHaveLength(availableActions(state).length + 2);
+      for (const b of buttons) expect(b.value).toBe(ALERT_ID);
+    },
+  );
 
   it.each(ALERT_STATES)('puts the status first and the buttons after it (%s)', (state) => {
     const blocks = parseBlocks(triageBlocks(ALERT_ID, view({ state })));
@@ -279,6 +294,7 @@ describe('the buttons of an alert card', () => {
       ['Archive…', undefined],
       ['Escalate…', 'danger'],
       ['Runbook', undefined],
+      ['Silence similar…', undefined],
     ]);
   });
 });

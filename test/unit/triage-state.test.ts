@@ -249,7 +249,13 @@ describe('archive category labels', () => {
 });
 
 describe('when to nudge', () => {
-  const policy: NudgePolicy = { Critical: 15 * 60_000, High: 3_600_000, Medium: 4 * 3_600_000, Low: undefined };
+  const policy: NudgePolicy = {
+    Critical: 15 * 60_000,
+    High: 3_600_000,
+    Medium: 4 * 3_600_000,
+    Low: undefined,
+    Info: undefined,
+  };
   const arrived = new Date('2026-01-01T00:00:00.000Z');
 
   it.each<[SeverityLabel, string | undefined, string | undefined]>([

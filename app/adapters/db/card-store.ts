@@ -1,9 +1,11 @@
 /** Alert state the card job reads and writes, through Prisma. */
 import type { Finding } from '../../domain/finding';
 import type { Enrichment } from '../../domain/investigation';
+import type { SeverityLabel } from '../../domain/severity';
 import type { AlertState } from '../../domain/triage';
 import type { AlertReader } from '../../ports/alert-reader';
 import type { AlertForCard, CardStore } from '../../ports/card-store';
+import type { Delivery } from '../../ports/ingest-store';
 import type { Alert, PrismaClient } from './generated/client';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -20,12 +22,19 @@ export class PrismaCardStore implements CardStore, AlertReader {
     return this.toCard(await this.prisma.alert.findFirst({ where }));
   }
 
-  private toCard(a: Alert | null): AlertForCard | undefined {
+  private async toCard(a: Alert | null): Promise<AlertForCard | undefined> {
     if (!a) return undefined;
+    const org = await this.prisma.orgAccount.findUnique({ where: { accountId: a.accountId } });
     return {
       id: a.id,
       // Written by the ingest stage from a validated Finding.
       finding: a.finding as unknown as Finding,
+      severityLabel: a.severityLabel as SeverityLabel,
+      severityNote: severityNote(a.ruleOutcome),
+      account: org ? { name: org.name, ouPath: org.ouPath } : undefined,
+      delivery: a.delivery as Delivery,
+      parentAlertId: a.parentAlertId,
+      routeReason: a.routeReason,
       channelId: a.channelId,
       revision: a.revision,
       cardChannelId: a.cardChannelId,
@@ -104,4 +113,19 @@ export class PrismaCardStore implements CardStore, AlertReader {
       data: kind === 'review' ? { reviewCardTs: ts } : { escalationCardTs: ts },
     });
   }
+}
+
+/** "raised from High to Critical by rule prod-instances" — from the rules outcome stored at ingest. */
+export function severityNote(outcome: unknown): string | undefined {
+  const changes = (outcome as { severityChanges?: unknown } | null)?.severityChanges;
+  if (!Array.isArray(changes) || changes.length === 0) return undefined;
+  const ORDER = ['info', 'low', 'medium', 'high', 'critical'];
+  return changes
+    .map((c: { rule?: unknown; from?: unknown; to?: unknown }) => {
+      const from = String(c.from);
+      const to = String(c.to);
+      const verb = ORDER.indexOf(to) > ORDER.indexOf(from) ? 'raised' : 'lowered';
+      return `${verb} from ${from} to ${to} by rule ${String(c.rule)}`;
+    })
+    .join('; ');
 }

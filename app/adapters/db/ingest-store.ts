@@ -6,33 +6,102 @@
  */
 import type { Pool } from 'pg';
 import type {
+  Delivery,
   IngestRecord,
-  IngestStatus,
   IngestStore,
   QuarantineEntry,
   QuarantineStore,
+  RecordedFinding,
 } from '../../ports/ingest-store';
 import { REARM_ON_CONFLICT } from './enqueue';
 import { guardDb } from './errors';
 
 // Re-arming follows enqueue.ts, so an update re-renders the card exactly as a triage action does.
+//
+// Parameters: $1 envelope id, $2 finding id, $3 updatedAt, $4 raw event, $5 source, $6 type,
+// $7 account, $8 region, $9 score, $10 final severity label, $11 title, $12 first seen,
+// $13 last seen, $14 count, $15 sample, $16 finding JSON, $17 rule route channel, $18 rule
+// name, $19 fallback channel, $20 fallback reason, $21 original label, $22 rule outcome,
+// $23 resource id, $24 delivery decided by rules, $25 first_only rule, $26 its key,
+// $27 its window (ms), $28 stateful rule names, $29 their keys, $30 storm threshold
+// (0: off), $31 storm window (ms), $32 card job kind, $33 card job key, $34 digest job
+// kind, $35 digest close job kind, $36 close after (ms), $37 reply job kind, $38 reply
+// job key, $39 nudge kind, $40 nudge key, $41 nudge due, $42 extra jobs (JSON array),
+// $43 now by Kanshi's clock (silences expire by it, so tests can move time).
+//
+// Only a new alert is silenced, threaded or digested; an update keeps its delivery.
+// The storm count reads this statement's snapshot, so under heavy concurrency a
+// few more cards than the threshold can get out before the digest takes over.
 const RECORD_FINDING = `
 WITH ev AS (
   INSERT INTO finding_event (envelope_id, finding_id, finding_updated_at, payload)
   VALUES ($1, $2, $3, $4)
   ON CONFLICT (finding_id, finding_updated_at) DO NOTHING
   RETURNING id
+), fresh AS (
+  SELECT EXISTS (SELECT 1 FROM ev) AND NOT EXISTS (SELECT 1 FROM alert WHERE finding_id = $2) AS yes
+), ovr AS (
+  SELECT channel_id FROM account_route WHERE account_id = $7
+), dest AS (
+  SELECT COALESCE($17::text, (SELECT channel_id FROM ovr), $19::text) AS channel_id,
+         CASE WHEN $17::text IS NOT NULL THEN 'rule:' || $18::text
+              WHEN EXISTS (SELECT 1 FROM ovr) THEN 'override'
+              ELSE $20::text END AS reason
+), sil AS (
+  SELECT s.id FROM silence s
+  WHERE $24::text = 'card' AND (SELECT yes FROM fresh)
+    AND s.lifted_at IS NULL AND s.expires_at > $43::timestamptz AND s.created_at <= $43::timestamptz
+    AND $6::text LIKE s.type_like ESCAPE '\\'
+    AND (s.account_id IS NULL OR s.account_id = $7)
+    AND (s.resource_id IS NULL OR s.resource_id = $23::text)
+  ORDER BY s.created_at, s.id
+  LIMIT 1
+), parent AS (
+  SELECT h.alert_id FROM rule_hit h
+  WHERE $25::text IS NOT NULL AND (SELECT yes FROM fresh)
+    AND h.rule = $25::text AND h.key = $26::text AND h.delivery = 'card'
+    AND h.at > now() - make_interval(secs => $27::float8 / 1000)
+  ORDER BY h.at, h.id
+  LIMIT 1
+), storm AS (
+  SELECT count(*) >= $30::int AS active FROM (
+    SELECT 1 FROM alert a
+    WHERE $30::int > 0 AND (SELECT yes FROM fresh)
+      AND a.channel_id = (SELECT channel_id FROM dest) AND a.delivery = 'card'
+      AND a.created_at > now() - make_interval(secs => $31::float8 / 1000)
+    LIMIT $30::int
+  ) recent
+), decide AS (
+  SELECT CASE WHEN $24::text <> 'card' THEN $24::text
+              WHEN EXISTS (SELECT 1 FROM sil) THEN 'silenced'
+              WHEN EXISTS (SELECT 1 FROM parent) THEN 'thread'
+              WHEN $30::int > 0 AND (SELECT active FROM storm) THEN 'digest'
+              ELSE 'card' END AS delivery
+), dg AS (
+  INSERT INTO storm_digest (channel_id, finding_type, alert_count)
+  SELECT dest.channel_id, $6, 1 FROM dest, decide
+  WHERE decide.delivery = 'digest' AND (SELECT yes FROM fresh)
+  ON CONFLICT (channel_id, finding_type) WHERE closed_at IS NULL DO UPDATE SET
+    alert_count = storm_digest.alert_count + 1,
+    last_alert_at = now(),
+    revision = storm_digest.revision + 1
+  RETURNING id, (xmax = 0) AS opened
 ), al AS (
   INSERT INTO alert (finding_id, source, finding_type, account_id, region, severity, severity_label, title,
-                     finding_updated_at, first_seen, last_seen, count, is_sample, finding, channel_id)
-  -- An /alert route override for the account wins over the file's routing ($17).
-  SELECT $2, $5, $6, $7, $8, $9, $10, $11, $3, $12, $13, $14, $15, $16,
-         COALESCE((SELECT r.channel_id FROM account_route r WHERE r.account_id = $7), $17)
-  FROM ev
+                     finding_updated_at, first_seen, last_seen, count, is_sample, finding, channel_id,
+                     route_reason, original_severity_label, rule_outcome, resource_id, delivery,
+                     silence_id, digest_id, parent_alert_id)
+  SELECT $2, $5, $6, $7, $8, $9, $10, $11, $3, $12, $13, $14, $15, $16, dest.channel_id,
+         dest.reason, $21, $22::jsonb, $23, decide.delivery,
+         (SELECT id FROM sil), (SELECT id FROM dg), (SELECT alert_id FROM parent)
+  FROM ev, dest, decide
   ON CONFLICT (finding_id) DO UPDATE SET
     finding_type = EXCLUDED.finding_type,
     severity = EXCLUDED.severity,
     severity_label = EXCLUDED.severity_label,
+    original_severity_label = EXCLUDED.original_severity_label,
+    rule_outcome = EXCLUDED.rule_outcome,
+    resource_id = EXCLUDED.resource_id,
     title = EXCLUDED.title,
     finding_updated_at = EXCLUDED.finding_updated_at,
     first_seen = LEAST(alert.first_seen, EXCLUDED.first_seen),
@@ -43,37 +112,85 @@ WITH ev AS (
     revision = alert.revision + 1,
     updated_at = now()
   WHERE alert.finding_updated_at < EXCLUDED.finding_updated_at
-  RETURNING id, (xmax = 0) AS inserted, COALESCE(card_channel_id, channel_id) AS lane
-), job_row AS (
+  RETURNING id, (xmax = 0) AS inserted, delivery, digest_id, parent_alert_id, channel_id, route_reason,
+            COALESCE(card_channel_id, channel_id) AS lane
+), card_job AS (
   INSERT INTO job (kind, key, lane, payload)
-  SELECT $18, $19, al.lane, jsonb_build_object('alertId', al.id) FROM al
+  SELECT $32, $33, al.lane, jsonb_build_object('alertId', al.id) FROM al WHERE al.delivery = 'card'
   ${REARM_ON_CONFLICT}
   RETURNING id
-), nudge AS (
-  -- The first nudge for a new alert; its key never re-arms (see app/jobs/names.ts).
+), digest_job AS (
+  INSERT INTO job (kind, key, lane, payload)
+  SELECT $34::text, 'digest:' || al.digest_id, al.channel_id, jsonb_build_object('digestId', al.digest_id::text)
+  FROM al WHERE al.delivery = 'digest' AND al.digest_id IS NOT NULL
+  ${REARM_ON_CONFLICT}
+  RETURNING id
+), digest_close AS (
   INSERT INTO job (kind, key, lane, payload, run_at)
-  SELECT $20::text, $21::text, NULL::text, jsonb_build_object('alertId', al.id, 'round', 0, 'step', 1), $22::timestamptz
-  FROM al WHERE al.inserted AND $20::text IS NOT NULL
+  SELECT $35::text, 'digest-close:' || dg.id, NULL::text, jsonb_build_object('digestId', dg.id::text),
+         now() + make_interval(secs => $36::float8 / 1000)
+  FROM dg WHERE dg.opened
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id
+), reply_job AS (
+  INSERT INTO job (kind, key, lane, payload)
+  SELECT $37::text, $38::text, p.lane, jsonb_build_object('alertId', al.id)
+  FROM al JOIN (SELECT id, COALESCE(card_channel_id, channel_id) AS lane FROM alert) p ON p.id = al.parent_alert_id
+  WHERE al.inserted AND al.delivery = 'thread'
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id
+), hits AS (
+  INSERT INTO rule_hit (rule, key, alert_id, delivery)
+  SELECT u.rule, u.key, al.id, al.delivery FROM al, unnest($28::text[], $29::text[]) AS u(rule, key)
+  WHERE al.inserted
+  RETURNING id
+), sil_hit AS (
+  UPDATE silence SET hits = hits + 1, last_hit_at = now()
+  WHERE id = (SELECT id FROM sil) AND EXISTS (SELECT 1 FROM al WHERE al.inserted AND al.delivery = 'silenced')
+  RETURNING id
+), nudge AS (
+  -- The first nudge for a new carded alert; its key never re-arms (see app/jobs/names.ts).
+  INSERT INTO job (kind, key, lane, payload, run_at)
+  SELECT $39::text, $40::text, NULL::text, jsonb_build_object('alertId', al.id, 'round', 0, 'step', 1), $41::timestamptz
+  FROM al WHERE al.inserted AND al.delivery = 'card' AND $39::text IS NOT NULL
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id
+), extra AS (
+  INSERT INTO job (kind, key, lane, payload)
+  SELECT j->>'kind', j->>'key', j->>'lane', (j->'payload') || jsonb_build_object('alertId', al.id)
+  FROM al, jsonb_array_elements($42::jsonb) AS j
+  WHERE al.inserted AND al.delivery IN ('card', 'thread', 'digest')
   ON CONFLICT (key) DO NOTHING
   RETURNING id
 )
 SELECT (SELECT count(*) FROM ev)::int AS event_inserted,
-       (SELECT id::text FROM al) AS alert_id,
-       (SELECT inserted FROM al) AS inserted,
-       (SELECT count(*) FROM job_row)::int AS jobs,
-       (SELECT count(*) FROM nudge)::int AS nudges
+       al.id::text AS alert_id, al.inserted, al.delivery, al.channel_id, al.route_reason,
+       (SELECT count(*) FROM card_job)::int + (SELECT count(*) FROM digest_job)::int
+         + (SELECT count(*) FROM digest_close)::int + (SELECT count(*) FROM reply_job)::int
+         + (SELECT count(*) FROM hits)::int + (SELECT count(*) FROM sil_hit)::int
+         + (SELECT count(*) FROM nudge)::int + (SELECT count(*) FROM extra)::int AS side_effects
+FROM (SELECT 1) one LEFT JOIN al ON true
 `;
+
+const COUNT_RULE_HITS = `
+SELECT u.rule, u.key, (SELECT count(*) FROM rule_hit h
+                       WHERE h.rule = u.rule AND h.key = u.key
+                         AND h.at > now() - make_interval(secs => u.within::float8 / 1000))::int AS n
+FROM unnest($1::text[], $2::text[], $3::int8[]) AS u(rule, key, within)`;
 
 interface Row {
   event_inserted: number;
   alert_id: string | null;
   inserted: boolean | null;
+  delivery: Delivery | null;
+  channel_id: string | null;
+  route_reason: string | null;
 }
 
 export class PgIngestStore implements IngestStore, QuarantineStore {
   constructor(private readonly pool: Pool) {}
 
-  async recordFinding(r: IngestRecord): Promise<{ status: IngestStatus; alertId: string }> {
+  async recordFinding(r: IngestRecord): Promise<RecordedFinding> {
     const f = r.finding;
     const res = await guardDb(() =>
       this.pool.query<Row>({
@@ -89,32 +206,85 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
           f.accountId,
           f.region,
           f.severity,
-          f.severityLabel,
+          r.severityLabel,
           f.title,
           f.firstSeen ?? null,
           f.lastSeen ?? null,
           f.count,
           f.isSample,
           JSON.stringify(f),
-          r.channelId,
-          r.cardJob.kind,
-          r.cardJob.key,
-          r.nudgeJob?.kind ?? null,
-          r.nudgeJob?.key ?? null,
-          r.nudgeJob?.runAt.toISOString() ?? null,
+          r.ruleRoute?.channelId ?? null,
+          r.ruleRoute?.rule ?? null,
+          r.fallback.channelId,
+          r.fallback.reason,
+          r.originalSeverityLabel ?? null,
+          r.ruleOutcome === undefined ? null : JSON.stringify(r.ruleOutcome),
+          r.resourceId,
+          r.delivery,
+          r.firstOnly?.rule ?? null,
+          r.firstOnly?.key ?? null,
+          r.firstOnly?.withinMs ?? 0,
+          r.ruleHits.map((h) => h.rule),
+          r.ruleHits.map((h) => h.key),
+          r.storm?.threshold ?? 0,
+          r.storm?.windowMs ?? 0,
+          r.jobs.card.kind,
+          r.jobs.card.key,
+          r.jobs.digest.kind,
+          r.jobs.digest.closeKind,
+          r.jobs.digest.closeAfterMs,
+          r.jobs.reply.kind,
+          r.jobs.reply.key,
+          r.jobs.nudge?.kind ?? null,
+          r.jobs.nudge?.key ?? null,
+          r.jobs.nudge?.runAt.toISOString() ?? null,
+          JSON.stringify(r.jobs.extra),
+          r.now.toISOString(),
         ],
       }),
     );
     const row = res.rows[0];
-    if (row?.alert_id) return { status: row.inserted ? 'accepted' : 'updated', alertId: row.alert_id };
+    if (row?.alert_id && row.delivery && row.channel_id) {
+      return {
+        status: row.inserted ? 'accepted' : 'updated',
+        alertId: row.alert_id,
+        delivery: row.delivery,
+        channelId: row.channel_id,
+        routeReason: row.route_reason ?? 'unknown',
+      };
+    }
     // Duplicate or stale: the alert exists (its insert committed before ours
-    // could conflict), so report its id.
+    // could conflict), so report it as it is.
     const existing = await guardDb(() =>
-      this.pool.query<{ id: string }>('SELECT id::text AS id FROM alert WHERE finding_id = $1', [f.id]),
+      this.pool.query<{ id: string; delivery: Delivery; channel_id: string; route_reason: string | null }>(
+        'SELECT id::text AS id, delivery, channel_id, route_reason FROM alert WHERE finding_id = $1',
+        [f.id],
+      ),
     );
-    const alertId = existing.rows[0]?.id;
-    if (!alertId) throw new Error(`alert for finding ${f.id} vanished after ingest`);
-    return { status: row?.event_inserted ? 'stale' : 'duplicate', alertId };
+    const found = existing.rows[0];
+    if (!found) throw new Error(`alert for finding ${f.id} vanished after ingest`);
+    return {
+      status: row?.event_inserted ? 'stale' : 'duplicate',
+      alertId: found.id,
+      delivery: found.delivery,
+      channelId: found.channel_id,
+      routeReason: found.route_reason ?? 'unknown',
+    };
+  }
+
+  async countRuleHits(keys: Array<{ rule: string; key: string; withinMs: number }>): Promise<Map<string, number>> {
+    const counts = new Map<string, number>();
+    if (keys.length === 0) return counts;
+    const res = await guardDb(() =>
+      this.pool.query<{ rule: string; n: number }>(COUNT_RULE_HITS, [
+        keys.map((k) => k.rule),
+        keys.map((k) => k.key),
+        keys.map((k) => Math.round(k.withinMs)),
+      ]),
+    );
+    // +1: the alert being ingested counts too.
+    for (const r of res.rows) counts.set(r.rule, r.n + 1);
+    return counts;
   }
 
   async quarantine(e: QuarantineEntry): Promise<void> {

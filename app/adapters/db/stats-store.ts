@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { ALERT_STATES } from '../../domain/triage';
 import type { AlertStats, Durations, StatsQuery, StatsStore } from '../../ports/stats-store';
 
-const SEVERITY_ORDER = ['Critical', 'High', 'Medium', 'Low'];
+const SEVERITY_ORDER = ['Critical', 'High', 'Medium', 'Low', 'Info'];
 
 /** Milliseconds as a float8 expression, for percentile_cont. */
 const ms = (end: string) => `extract(epoch FROM ${end} - created_at)::float8 * 1000`;

@@ -1,6 +1,8 @@
 /** Alert state changes with their audit rows and jobs, in one Prisma transaction each. */
 import type { Finding } from '../../domain/finding';
+import type { SeverityLabel } from '../../domain/severity';
 import type { AlertState } from '../../domain/triage';
+import type { Delivery } from '../../ports/ingest-store';
 import type { AlertSnapshot, AuditRow, JobSpec, TransitionRequest, TriageStore } from '../../ports/triage-store';
 import { ENQUEUE_SQL, enqueueParams } from './enqueue';
 import type { Alert, AuditEvent, Prisma, PrismaClient } from './generated/client';
@@ -25,7 +27,7 @@ export function toSnapshot(a: Alert): AlertSnapshot {
     title: a.title,
     accountId: a.accountId,
     region: a.region,
-    severityLabel: finding.severityLabel,
+    severityLabel: a.severityLabel as SeverityLabel,
     state: a.state as AlertState,
     channelId: a.channelId,
     cardChannelId: a.cardChannelId,
@@ -42,6 +44,8 @@ export function toSnapshot(a: Alert): AlertSnapshot {
     reviewStatus: a.reviewStatus,
     assigneeId: a.assigneeId,
     gdArchiveWanted: a.gdArchiveWanted,
+    delivery: a.delivery as Delivery,
+    digestId: a.digestId?.toString() ?? null,
   };
 }
 

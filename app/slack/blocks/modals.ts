@@ -18,17 +18,23 @@ export const modalMetadata = z.object({
 });
 export type ModalMetadata = z.infer<typeof modalMetadata>;
 
-interface View {
+export interface View {
   type: 'modal';
   callback_id: string;
   private_metadata: string;
   title: { type: 'plain_text'; text: string };
-  submit: { type: 'plain_text'; text: string };
+  submit?: { type: 'plain_text'; text: string };
   close: { type: 'plain_text'; text: string };
   blocks: Array<Record<string, unknown>>;
 }
 
-function modal(callbackId: string, title: string, submit: string, meta: ModalMetadata, blocks: View['blocks']): View {
+export function modal(
+  callbackId: string,
+  title: string,
+  submit: string,
+  meta: Record<string, unknown>,
+  blocks: View['blocks'],
+): View {
   return {
     type: 'modal',
     callback_id: callbackId,
@@ -66,10 +72,9 @@ function textInput(
   };
 }
 
-/** `title` is the alert's title, shown as plain text (never parsed as markup). */
-export function archiveModal(meta: ModalMetadata, title: string): View {
-  return modal(CALLBACK_IDS.archive, 'Archive alert', 'Archive', meta, [
-    summary(title),
+/** The archive category and reason inputs, shared by the card's and the storm digest's Archive modals. */
+export function archiveInputs(reasonLabel = 'Reason (security engineers review it)'): View['blocks'] {
+  return [
     {
       type: 'input',
       block_id: INPUT_IDS.category.block,
@@ -83,12 +88,17 @@ export function archiveModal(meta: ModalMetadata, title: string): View {
         })),
       },
     },
-    textInput(INPUT_IDS.reason, 'Reason (security engineers review it)', {
+    textInput(INPUT_IDS.reason, reasonLabel, {
       min: REASON_MIN,
       max: REASON_MAX,
       placeholder: 'e.g. scanner from our own VPC',
     }),
-  ]);
+  ];
+}
+
+/** `title` is the alert's title, shown as plain text (never parsed as markup). */
+export function archiveModal(meta: ModalMetadata, title: string): View {
+  return modal(CALLBACK_IDS.archive, 'Archive alert', 'Archive', meta, [summary(title), ...archiveInputs()]);
 }
 
 export function escalateModal(meta: ModalMetadata, title: string): View {

@@ -115,6 +115,8 @@ export function triageBlocks(alertId: string, v: TriageView): SlackBlock[] {
     .map((b) => button(b.text, b.actionId, alertId, b.style));
   // The runbook stays available in every state.
   buttons.push(button('Runbook', ACTION_IDS.runbook, alertId));
+  // Mute more of the same (type, account, resource) for a while; every silence is audited.
+  buttons.push(button('Silence similar…', ACTION_IDS.silenceSimilar, alertId));
   blocks.push({ type: 'actions', block_id: CARD_BLOCK_IDS.actions, elements: buttons });
   return blocks;
 }

@@ -9,7 +9,11 @@
  *   stats [7d|30d|90d] [account <id>]
  *   review
  *   route <account id> <#channel>
+ *   silence <type pattern> [account <id>] [resource <id>] for <duration> reason <text …>
+ *   silences [all]
+ *   unsilence <silence id | its first 8 hex digits>
  */
+import { parseSilenceDuration, SILENCE_REASON_MAX, validateTypePattern } from '../../domain/silences';
 import { ARCHIVE_CATEGORIES, type ArchiveCategory } from '../../domain/triage';
 
 export type ListScope = 'open' | 'mine' | 'all';
@@ -25,7 +29,17 @@ export type AlertCommand =
   | { kind: 'runbook'; type: string }
   | { kind: 'stats'; days: 7 | 30 | 90; accountId?: string }
   | { kind: 'review' }
-  | { kind: 'route'; accountId: string; channelId: string };
+  | { kind: 'route'; accountId: string; channelId: string }
+  | {
+      kind: 'silence';
+      typePattern: string;
+      accountId?: string;
+      resourceId?: string;
+      durationMs: number;
+      reason: string;
+    }
+  | { kind: 'silences'; includeEnded: boolean }
+  | { kind: 'unsilence'; id: string };
 
 export type ParseResult = { ok: true; command: AlertCommand } | { ok: false; error: string };
 
@@ -35,6 +49,14 @@ const FINDING_TYPE = /^[A-Za-z0-9]+:[A-Za-z0-9]+\/[A-Za-z0-9.!&_-]+$/;
 const SEVERITIES = new Set(['critical', 'high', 'medium', 'low']);
 /** `<#C123|name>` (as Slack escapes it), `<#C123>`, or a bare channel id. */
 const CHANNEL = /^(?:<#([CG][A-Z0-9]+)(?:\|[^>]*)?>|([CG][A-Z0-9]{2,}))$/;
+/** An instance id, an access key id, a bucket name, an ARN… */
+const RESOURCE = /^[A-Za-z0-9][A-Za-z0-9:/._@+=,-]{0,255}$/;
+/** A silence's UUID, or its first 8 hex digits (what the lists and channel posts show). */
+const SILENCE_ID = /^[0-9a-f]{8}(-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})?$/i;
+
+const SILENCE_USAGE =
+  'usage: `/alert silence <finding type pattern> [account <id>] [resource <id>] for <duration> reason <text>`';
+const SILENCE_OPTIONS = ['account', 'resource', 'for'];
 
 const fail = (error: string): ParseResult => ({ ok: false, error });
 const ok = (command: AlertCommand): ParseResult => ({ ok: true, command });
@@ -142,7 +164,77 @@ export function parseAlertCommand(text: string): ParseResult {
       }
       return ok({ kind: 'route', accountId, channelId: m[1] ?? m[2] ?? '' });
     }
+    case 'silence':
+      return parseSilence(text);
+    case 'silences': {
+      const [scope, ...extra] = rest;
+      if (extra.length > 0 || (scope !== undefined && scope.toLowerCase() !== 'all')) {
+        return fail('usage: `/alert silences [all]`');
+      }
+      return ok({ kind: 'silences', includeEnded: scope !== undefined });
+    }
+    case 'unsilence': {
+      const [id, ...extra] = rest;
+      if (!id || !SILENCE_ID.test(id) || extra.length > 0) return fail('usage: `/alert unsilence <silence id>`');
+      return ok({ kind: 'unsilence', id });
+    }
     default:
       return fail(`I don't know \`${verb}\``);
   }
+}
+
+/**
+ * `silence <pattern> [account <id>] [resource <id>] for <duration> reason <text…>`.
+ * The options before `reason` may come in any order; the reason is the rest
+ * of the text as typed (line breaks kept), so it is cut from `text` itself.
+ */
+function parseSilence(text: string): ParseResult {
+  const tokens = Array.from(text.matchAll(/\S+/g), (m) => ({ word: m[0], end: m.index + m[0].length }));
+  const [, pattern, ...rest] = tokens;
+  const typePattern = pattern?.word ?? '';
+  if (!typePattern || [...SILENCE_OPTIONS, 'reason'].includes(typePattern.toLowerCase())) return fail(SILENCE_USAGE);
+  const patternError = validateTypePattern(typePattern);
+  if (patternError) return fail(patternError);
+
+  const found = new Map<string, string>();
+  let reason: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const token = rest[i];
+    if (!token) break;
+    const key = token.word.toLowerCase();
+    if (key === 'reason') {
+      reason = text.slice(token.end).trim();
+      break;
+    }
+    if (!SILENCE_OPTIONS.includes(key)) return fail(`I don't understand \`${token.word}\``);
+    if (found.has(key)) return fail(`\`${key}\` is given twice`);
+    const value = rest[i + 1]?.word;
+    if (value === undefined) return fail(`\`${key}\` needs a value`);
+    found.set(key, value);
+    i++;
+  }
+
+  const accountId = found.get('account');
+  if (accountId !== undefined && !ACCOUNT.test(accountId)) return fail('`account` must be a 12-digit AWS account id');
+  const resourceId = found.get('resource');
+  if (resourceId !== undefined && !RESOURCE.test(resourceId)) {
+    return fail('`resource` must be a resource id: letters, digits and `:/._@+=,-`, at most 256 characters');
+  }
+  const durationText = found.get('for');
+  if (durationText === undefined) return fail('say how long the silence lasts: `for <duration>`, e.g. `for 3d`');
+  const durationMs = parseSilenceDuration(durationText);
+  if (durationMs === 'too_long') return fail('a silence lasts at most 30 days');
+  if (durationMs === 'invalid') {
+    return fail('`for` needs a duration of at least a minute, such as `90m`, `4h`, `3d` or `1w`');
+  }
+  if (!reason) return fail('give a reason: `reason <text>` at the end');
+  if (reason.length > SILENCE_REASON_MAX) return fail(`keep the reason to ${SILENCE_REASON_MAX} characters`);
+  return ok({
+    kind: 'silence',
+    typePattern,
+    ...(accountId !== undefined ? { accountId } : {}),
+    ...(resourceId !== undefined ? { resourceId } : {}),
+    durationMs,
+    reason,
+  });
 }

@@ -1,0 +1,145 @@
+/** Storm digests: the digest row, its alerts' counts, and its card's progress. */
+import type { Pool } from 'pg';
+import type { SeverityLabel } from '../../domain/severity';
+import type { DigestStore, StoredDigest } from '../../ports/digest-store';
+import type { DigestMember } from '../../slack/blocks/digest';
+
+const LOAD = `
+SELECT d.id::text, d.channel_id, d.finding_type, d.opened_at, d.last_alert_at, d.closed_at, d.revision,
+       d.card_ts, d.card_revision, d.card_post_started_at,
+       count(a.id)::int AS total,
+       count(DISTINCT a.resource_id)::int AS resources,
+       (array_agg(a.finding->'resource'->>'type' ORDER BY a.created_at DESC))[1] AS resource_type,
+       max(CASE a.severity_label WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3
+                                 WHEN 'Low' THEN 2 ELSE 1 END) AS highest
+FROM storm_digest d
+LEFT JOIN alert a ON a.digest_id = d.id
+WHERE d.id = $1
+GROUP BY d.id`;
+
+const STATES = `SELECT state, count(*)::int AS n FROM alert WHERE digest_id = $1 GROUP BY state`;
+
+const HIGHEST: SeverityLabel[] = ['Info', 'Info', 'Low', 'Medium', 'High', 'Critical'];
+
+interface Row {
+  id: string;
+  channel_id: string;
+  finding_type: string;
+  opened_at: Date;
+  last_alert_at: Date;
+  closed_at: Date | null;
+  revision: number;
+  card_ts: string | null;
+  card_revision: number;
+  card_post_started_at: Date | null;
+  total: number;
+  resources: number;
+  resource_type: string | null;
+  highest: number | null;
+}
+
+export class PgDigestStore implements DigestStore {
+  constructor(private readonly pool: Pool) {}
+
+  async load(digestId: string): Promise<StoredDigest | undefined> {
+    const [res, states] = await Promise.all([
+      this.pool.query<Row>(LOAD, [digestId]),
+      this.pool.query<{ state: string; n: number }>(STATES, [digestId]),
+    ]);
+    const r = res.rows[0];
+    if (!r) return undefined;
+    return {
+      id: r.id,
+      channelId: r.channel_id,
+      findingType: r.finding_type,
+      openedAt: r.opened_at,
+      lastAlertAt: r.last_alert_at,
+      closedAt: r.closed_at,
+      total: r.total,
+      resources: r.resources,
+      resourceType: r.resource_type ?? 'Unknown',
+      highest: HIGHEST[r.highest ?? 1] ?? 'Info',
+      states: Object.fromEntries(states.rows.map((s) => [s.state, s.n])),
+      revision: r.revision,
+      cardTs: r.card_ts,
+      cardRevision: r.card_revision,
+      cardPostStartedAt: r.card_post_started_at,
+    };
+  }
+
+  async members(digestId: string, limit: number): Promise<DigestMember[]> {
+    const res = await this.pool.query<{
+      id: string;
+      finding_id: string;
+      severity_label: SeverityLabel;
+      resource: string | null;
+      account_id: string;
+      region: string;
+      state: string;
+      created_at: Date;
+    }>(
+      `SELECT id::text, finding_id, severity_label, finding->'resource'->>'label' AS resource, account_id, region,
+              state, created_at
+       FROM alert WHERE digest_id = $1 ORDER BY created_at DESC, id LIMIT $2`,
+      [digestId, limit],
+    );
+    return res.rows.map((r) => ({
+      id: r.id,
+      findingId: r.finding_id,
+      severityLabel: r.severity_label,
+      resource: r.resource ?? 'unknown',
+      accountId: r.account_id,
+      region: r.region,
+      state: r.state,
+      createdAt: r.created_at,
+    }));
+  }
+
+  async openAlertIds(digestId: string): Promise<string[]> {
+    const res = await this.pool.query<{ id: string }>(
+      `SELECT id::text FROM alert WHERE digest_id = $1 AND state = 'open' ORDER BY created_at, id`,
+      [digestId],
+    );
+    return res.rows.map((r) => r.id);
+  }
+
+  async beginPost(digestId: string): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET card_post_started_at = now() WHERE id = $1', [digestId]);
+  }
+
+  async clearPostStarted(digestId: string): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET card_post_started_at = NULL WHERE id = $1', [digestId]);
+  }
+
+  async recordPosted(digestId: string, ts: string, revision: number): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET card_ts = $2, card_revision = $3 WHERE id = $1', [
+      digestId,
+      ts,
+      revision,
+    ]);
+  }
+
+  async recordUpdated(digestId: string, revision: number): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET card_revision = GREATEST(card_revision, $2) WHERE id = $1', [
+      digestId,
+      revision,
+    ]);
+  }
+
+  async closeIfQuiet(digestId: string, quietMs: number): Promise<{ closed: true } | { closed: false; quietAt: Date }> {
+    const res = await this.pool.query<{ closed: boolean; quiet_at: Date }>(
+      `WITH d AS (SELECT id, last_alert_at FROM storm_digest WHERE id = $1 FOR UPDATE),
+       upd AS (
+         UPDATE storm_digest s SET closed_at = now(), revision = s.revision + 1
+         FROM d WHERE s.id = d.id AND s.closed_at IS NULL
+           AND d.last_alert_at <= now() - make_interval(secs => $2::float8 / 1000)
+         RETURNING s.id)
+       SELECT EXISTS (SELECT 1 FROM upd) OR EXISTS (SELECT 1 FROM storm_digest WHERE id = $1 AND closed_at IS NOT NULL) AS closed,
+              (SELECT last_alert_at FROM d) + make_interval(secs => $2::float8 / 1000) AS quiet_at`,
+      [digestId, quietMs],
+    );
+    const r = res.rows[0];
+    if (!r || r.closed) return { closed: true };
+    return { closed: false, quietAt: r.quiet_at };
+  }
+}

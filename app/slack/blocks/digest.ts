@@ -1,0 +1,193 @@
+/**
+ * Storm control's digest card, its member list and its "Archive all" modal.
+ * Pure. One digest stands for every alert of one finding type that reached a
+ * channel during a storm; it is edited in place as alerts arrive.
+ */
+import { z } from 'zod';
+import { SEVERITY_EMOJI, type SeverityLabel } from '../../domain/severity';
+import { humanDuration } from '../../domain/triage';
+import { DIGEST_ACTION_IDS, DIGEST_CALLBACK_IDS, DIGEST_METADATA_PREFIX } from '../ids';
+import type { CardMessage, SlackBlock } from './finding-card';
+import { archiveInputs, modal, type View } from './modals';
+import { escapeAndFit, fitPlain, LIMITS } from './mrkdwn';
+
+export interface DigestView {
+  id: string;
+  channelId: string;
+  findingType: string;
+  openedAt: Date;
+  lastAlertAt: Date;
+  closedAt: Date | null;
+  total: number;
+  /** Distinct resources (instances, keys, buckets…) among them. */
+  resources: number;
+  resourceType: string;
+  highest: SeverityLabel;
+  /** Alerts by state, e.g. { open: 30, acknowledged: 5, archived: 2 }. */
+  states: Record<string, number>;
+  threshold: number;
+  windowMinutes: number;
+}
+
+export interface DigestMember {
+  id: string;
+  findingId: string;
+  severityLabel: SeverityLabel;
+  resource: string;
+  accountId: string;
+  region: string;
+  state: string;
+  createdAt: Date;
+}
+
+export const digestMetadata = z.object({ digestId: z.string().regex(/^\d{1,19}$/) });
+
+const RESOURCE_WORDS: Record<string, [string, string]> = {
+  Instance: ['instance', 'instances'],
+  AccessKey: ['access key', 'access keys'],
+  S3Bucket: ['bucket', 'buckets'],
+  S3Object: ['bucket', 'buckets'],
+  EKSCluster: ['cluster', 'clusters'],
+  ECSCluster: ['cluster', 'clusters'],
+  Container: ['container', 'containers'],
+  Lambda: ['function', 'functions'],
+  RDSDBInstance: ['database', 'databases'],
+};
+
+function resourceWords(type: string, n: number): string {
+  const [one, many] = RESOURCE_WORDS[type] ?? ['resource', 'resources'];
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+const STATE_ORDER = ['open', 'acknowledged', 'escalated', 'archive_requested', 'archived', 'resolved'];
+
+function stateLine(states: Record<string, number>): string {
+  return STATE_ORDER.filter((s) => (states[s] ?? 0) > 0)
+    .map((s) => `${states[s]} ${s.replace('_', ' ')}`)
+    .join(' · ');
+}
+
+/** "37 more UnauthorizedAccess:EC2/SSHBruteForce on 12 instances", edited in place. */
+export function buildDigestCard(d: DigestView, now: Date): CardMessage {
+  const type = escapeAndFit(d.findingType, 300);
+  const open = d.states.open ?? 0;
+  const headline = `${SEVERITY_EMOJI[d.highest]} *${d.total} more* \`${type}\` on ${resourceWords(d.resourceType, d.resources)}`;
+  const when = d.closedAt
+    ? `Storm over: from ${clock(d.openedAt)} to ${clock(d.lastAlertAt)} UTC.`
+    : `Since ${clock(d.openedAt)} UTC, last one ${humanDuration(now.getTime() - d.lastAlertAt.getTime())} ago.`;
+  const blocks: SlackBlock[] = [
+    {
+      type: 'header',
+      text: {
+        type: 'plain_text',
+        emoji: true,
+        text: fitPlain(`:cyclone: Alert storm: ${d.findingType}`, LIMITS.headerText),
+      },
+    },
+    { type: 'section', text: { type: 'mrkdwn', text: fitPlain(headline, LIMITS.sectionText) } },
+    {
+      type: 'context',
+      elements: [
+        { type: 'mrkdwn', text: `${when} ${stateLine(d.states) || 'none open'}.` },
+        {
+          type: 'mrkdwn',
+          text: `This channel got more than ${d.threshold} cards within ${d.windowMinutes} minutes, so Kanshi groups further alerts here. Every alert is stored: \`/alert list\` shows them and \`/alert show <id>\` acts on one.`,
+        },
+      ],
+    },
+  ];
+  const value = d.id;
+  const buttons: Array<Record<string, unknown>> = [
+    { type: 'button', action_id: DIGEST_ACTION_IDS.list, text: { type: 'plain_text', text: 'List them' }, value },
+  ];
+  if (open > 0) {
+    buttons.push(
+      {
+        type: 'button',
+        action_id: DIGEST_ACTION_IDS.acknowledgeAll,
+        style: 'primary',
+        text: { type: 'plain_text', text: `Acknowledge all ${open}` },
+        value,
+        confirm: {
+          title: { type: 'plain_text', text: 'Acknowledge all?' },
+          text: {
+            type: 'plain_text',
+            text: fitPlain(`Acknowledge ${open} open ${d.findingType} alerts? Each one is audited in your name.`, 300),
+          },
+          confirm: { type: 'plain_text', text: 'Acknowledge all' },
+          deny: { type: 'plain_text', text: 'Cancel' },
+        },
+      },
+      {
+        type: 'button',
+        action_id: DIGEST_ACTION_IDS.archiveAll,
+        text: { type: 'plain_text', text: 'Archive all…' },
+        value,
+      },
+    );
+  }
+  blocks.push({ type: 'actions', elements: buttons });
+  return {
+    text: escapeAndFit(`${d.total} more ${d.findingType} alerts (storm digest)`, LIMITS.fallbackText),
+    blocks,
+    metadata: { event_type: 'kanshi_alert', event_payload: { alert_id: `${DIGEST_METADATA_PREFIX}${d.id}` } },
+  };
+}
+
+const LIST_MAX = 45;
+
+/** The digest's alerts, newest first, in a modal (at most 100 blocks; we show 45). */
+export function digestListModal(d: DigestView, members: DigestMember[]): View {
+  const lines = members.slice(0, LIST_MAX).map((m) => ({
+    type: 'section',
+    text: {
+      type: 'mrkdwn',
+      text: fitPlain(
+        `${SEVERITY_EMOJI[m.severityLabel]} *${escapeAndFit(m.resource, 200)}* · ${escapeAndFit(m.accountId, 20)} · ${escapeAndFit(m.region, 30)} · _${m.state.replace('_', ' ')}_\n\`/alert show ${m.id}\``,
+        LIMITS.sectionText,
+      ),
+    },
+  }));
+  const more = d.total - Math.min(members.length, LIST_MAX);
+  // Read-only: no submit button, so Slack sends no view_submission for it.
+  const { submit: _none, ...view } = modal(DIGEST_CALLBACK_IDS.list, 'Storm alerts', 'Close', { digestId: d.id }, [
+    {
+      type: 'context',
+      elements: [{ type: 'plain_text', emoji: false, text: fitPlain(`${d.total} × ${d.findingType}`, 2000) }],
+    },
+    ...lines,
+    ...(more > 0
+      ? [
+          {
+            type: 'context',
+            elements: [{ type: 'mrkdwn', text: `…and ${more} more: \`/alert list\` pages through all.` }],
+          },
+        ]
+      : []),
+  ]);
+  return { ...view, close: { type: 'plain_text', text: 'Close' } };
+}
+
+export function digestArchiveModal(d: DigestView): View {
+  const open = d.states.open ?? 0;
+  return modal(DIGEST_CALLBACK_IDS.archiveAll, 'Archive all', 'Archive all', { digestId: d.id }, [
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'plain_text',
+          emoji: false,
+          text: fitPlain(
+            `${open} open ${d.findingType} alerts. Each is archived and audited on its own, with this reason.`,
+            2000,
+          ),
+        },
+      ],
+    },
+    ...archiveInputs('Reason, for all of them (security engineers review it)'),
+  ]);
+}
+
+function clock(d: Date): string {
+  return d.toISOString().slice(11, 16);
+}
