@@ -116,8 +116,8 @@ export function buildJobCatalog(s: JobServices): JobCatalog {
     [CHANNEL_HEALTH_JOB]: define(z.object({ channelId, error: z.string().max(100) }), (p) =>
       s.channelHealth.notify(p.channelId, p.error),
     ),
-    [ORG_SYNC_JOB]: define(z.object({}), async () =>
-      s.orgSync ? s.orgSync.sync() : { kind: 'fail', error: 'organizations_sync_not_configured' },
+    [ORG_SYNC_JOB]: define(z.object({ once: z.boolean().optional() }), async (p) =>
+      s.orgSync ? s.orgSync.sync(p.once === true) : { kind: 'fail', error: 'organizations_sync_not_configured' },
     ),
     [SILENCE_NOTICE_JOB]: define(
       z.object({ silenceId: z.uuid(), notice: z.enum(['created', 'warn', 'expired', 'stale', 'lifted']) }),

@@ -32,6 +32,14 @@ export interface FollowUpDeps {
   securityUsergroupId?: string | undefined;
 }
 
+const PAGER_SEVERITY = {
+  Critical: 'critical',
+  High: 'error',
+  Medium: 'warning',
+  Low: 'warning',
+  Info: 'info',
+} as const;
+
 /** The card must exist before anything can go in its thread. */
 const WAIT_FOR_CARD: JobOutcome = { kind: 'retry', error: 'card_not_posted_yet', retryAfterMs: 3000 };
 
@@ -151,8 +159,9 @@ export class Paging {
     const res = await this.d.pager.send({
       action,
       dedupKey: alertId,
-      summary: `[${f.severityLabel}] ${f.title} (account ${f.accountId}, ${f.region})`,
-      severity: f.severityLabel === 'Critical' ? 'critical' : f.severityLabel === 'High' ? 'error' : 'warning',
+      // The alert's severity: a rule may have raised or lowered GuardDuty's.
+      summary: `[${alert.severityLabel}] ${f.title} (account ${f.accountId}, ${f.region})`,
+      severity: PAGER_SEVERITY[alert.severityLabel],
       source: `aws:${f.accountId}:${f.region}`,
       ...(link ? { links: [{ href: link, text: 'Alert card in Slack' }] } : {}),
       customDetails: { finding_type: f.type, finding_id: f.id, account: f.accountId, region: f.region },

@@ -239,12 +239,13 @@ export class IngestService {
       payload: { accountId: event.accountId, reason: 'new_account', source: 'create_account_event' },
       mode: 'once',
     });
+    // An extra sync now (the periodic one may be an hour away), keyed by the account so a retried event is one run.
     await this.deps.scheduler.enqueue({
       kind: ORG_SYNC_JOB,
-      key: orgSyncJobKey,
+      key: `${orgSyncJobKey}:${event.accountId}`,
       lane: null,
-      payload: {},
-      mode: 'rearm',
+      payload: { once: true },
+      mode: 'once',
     });
     this.deps.logger.info({ requestId: req.requestId, account: event.accountId }, 'new AWS account noted');
     return { kind: 'noted', status: 'account_created', accountId: event.accountId };

@@ -81,7 +81,9 @@ export class StormDigests {
     const card = buildDigestCard(this.withConfig(d), this.deps.clock.now());
     const metadataId = card.metadata.event_payload.alert_id;
     if (d.cardTs) {
-      if (d.cardRevision >= d.revision && !d.closedAt) return { kind: 'done' };
+      // No revision check: the job is armed only when something changed (a new
+      // alert bumps the revision, a triage action on a member does not), and
+      // re-arms while it waits coalesce into one edit.
       const res = await pacedWrite(this.deps, d.channelId, () => slack.updateCard(d.channelId, d.cardTs ?? '', card));
       if (!res.ok) return res.outcome;
       await store.recordUpdated(digestId, d.revision);

@@ -113,15 +113,19 @@ export interface OrgSyncDeps {
 export class OrgSync {
   constructor(private readonly d: OrgSyncDeps) {}
 
-  /** `org.sync`: list the organization, store it, report new accounts, then run again after the interval. */
-  async sync(): Promise<JobOutcome> {
+  /**
+   * `org.sync`: list the organization, store it, report new accounts, then run
+   * again after the interval. `once`: an extra run (after a CreateAccount
+   * event) that does not start a second periodic loop.
+   */
+  async sync(once = false): Promise<JobOutcome> {
     const listing = await this.d.directory.listAccounts();
     const next = new Date(this.d.clock.now().getTime() + this.d.intervalMs);
     if (listing.kind === 'retry') return { kind: 'retry', error: listing.error };
     if (listing.kind === 'fail') {
       // Permanent until someone fixes the role: say so, and try again next interval.
       this.d.logger.error({ error: listing.error }, 'AWS Organizations sync failed');
-      return { kind: 'defer', until: next };
+      return once ? { kind: 'fail', error: listing.error } : { kind: 'defer', until: next };
     }
     const { added, firstSync } = await this.d.store.saveListing(listing.accounts);
     for (const w of listing.warnings) this.d.logger.warn({ warning: w }, 'AWS Organizations sync warning');
@@ -139,7 +143,7 @@ export class OrgSync {
       { accounts: listing.accounts.length, added: added.length, firstSync },
       'AWS Organizations synced',
     );
-    return { kind: 'defer', until: next };
+    return once ? { kind: 'done' } : { kind: 'defer', until: next };
   }
 }
 
