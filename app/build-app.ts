@@ -350,7 +350,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
   });
   const queries = new PgAlertQueries(db.pool);
   const stats = new PgStatsStore(db.pool);
-  const home = new AppHome({ queries, stats, security: securityTeam, slack, routing: deps.routing, clock });
+  const home = new AppHome({ queries, stats, security: securityTeam, slack, routing: deps.routing, accounts, clock });
   const commands = new AlertCommands({
     triage,
     triageStore,
@@ -361,6 +361,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     security: securityTeam,
     runbooks: deps.runbooks,
     routing: deps.routing,
+    accounts,
     // /alert show renders the card without its buttons: actions happen on the card itself.
     render: (alert) => cardSync.render(alert, false),
     silences,

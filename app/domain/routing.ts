@@ -40,13 +40,24 @@ export class RoutingTable {
     return { channelId: this.defaultChannelId, reason: 'default:unlisted' };
   }
 
-  /** Accounts whose alerts go to this channel, given the /alert route overrides. */
-  accountsForChannel(channelId: string, overrides: ReadonlyMap<string, string>): string[] {
+  /**
+   * Accounts whose alerts go to this channel, given the /alert route overrides
+   * and the synced accounts (whose OU path may route them here).
+   */
+  accountsForChannel(
+    channelId: string,
+    overrides: ReadonlyMap<string, string>,
+    known: Iterable<{ id: string; ouPath: string }> = [],
+  ): string[] {
     const fromFile = [...this.byAccount.values()]
       .filter((r) => r.enabled && r.channelId === channelId && !overrides.has(r.accountId))
       .map((r) => r.accountId);
+    const fromOu = [...known]
+      .filter((a) => !overrides.has(a.id) && !this.byAccount.has(a.id))
+      .filter((a) => this.route(a.id, a.ouPath).channelId === channelId && channelId !== this.defaultChannelId)
+      .map((a) => a.id);
     const overridden = [...overrides].filter(([, ch]) => ch === channelId).map(([account]) => account);
-    return [...new Set([...fromFile, ...overridden])].sort();
+    return [...new Set([...fromFile, ...fromOu, ...overridden])].sort();
   }
 
   get size(): number {

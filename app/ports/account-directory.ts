@@ -12,4 +12,5 @@ export interface AccountInfo {
 /** An in-memory view of the synced accounts: ingest must not wait on it. */
 export interface AccountDirectory {
   get(accountId: string): AccountInfo | undefined;
+  all(): Iterable<AccountInfo>;
 }

@@ -12,5 +12,4 @@ export interface OrgStore {
   /** Records that the security channel is being told about the account; false if it already was. */
   claimNotice(accountId: string, reason: string, source: string): Promise<boolean>;
   recordNoticeTs(accountId: string, ts: string): Promise<void>;
-  markRouted(accountId: string, userId: string): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { RoutingTable } from '../domain/routing';
 import type { RunbookLibrary } from '../domain/runbooks';
 import type { SeverityLabel } from '../domain/severity';
 import { type AlertState, validateReason } from '../domain/triage';
+import type { AccountDirectory } from '../ports/account-directory';
 import type { AlertQueries, RouteStore } from '../ports/alert-queries';
 import type { AlertReader } from '../ports/alert-reader';
 import type { AlertForCard } from '../ports/card-store';
@@ -86,6 +87,8 @@ export interface AlertCommandDeps {
   security: SecurityTeam;
   runbooks: RunbookLibrary;
   routing: RoutingTable;
+  /** Synced accounts: their OU paths route them too. */
+  accounts: AccountDirectory;
   /** The card without its buttons. */
   render: (alert: AlertForCard) => CardMessage;
   silences: SilenceService;
@@ -159,7 +162,11 @@ export class AlertCommands {
       accountIds = [p.accountId];
       where = `account ${p.accountId}`;
     } else if (p.scope !== 'mine') {
-      const mapped = this.d.routing.accountsForChannel(p.channel, await this.d.queries.routeOverrides());
+      const mapped = this.d.routing.accountsForChannel(
+        p.channel,
+        await this.d.queries.routeOverrides(),
+        this.d.accounts.all(),
+      );
       if (mapped.length > 0) {
         accountIds = mapped;
         where = `this channel’s account${mapped.length > 1 ? 's' : ''}`;
@@ -222,7 +229,7 @@ export class AlertCommands {
       return message('Only security engineers can change routing. Your attempt was recorded.');
     }
     const { from } = await this.d.routes.setRoute(accountId, channelId, actor, ctx);
-    const before = from ?? this.d.routing.route(accountId).channelId;
+    const before = from ?? this.d.routing.route(accountId, this.d.accounts.get(accountId)?.ouPath).channelId;
     return message(`New alerts of account ${accountId} now go to <#${channelId}> (before: <#${before}>).`);
   }
 

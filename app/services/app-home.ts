@@ -4,7 +4,9 @@
  * security engineer, and the last 7 days' response times for those accounts.
  * Rendered afresh each time the user opens it.
  */
+
 import type { RoutingTable } from '../domain/routing';
+import type { AccountDirectory } from '../ports/account-directory';
 import type { AlertQueries } from '../ports/alert-queries';
 import type { Clock } from '../ports/clock';
 import type { SecurityTeam } from '../ports/security-team';
@@ -22,6 +24,7 @@ export class AppHome {
       security: SecurityTeam;
       slack: SlackSurface;
       routing: RoutingTable;
+      accounts: AccountDirectory;
       clock: Clock;
     },
   ) {}
@@ -30,7 +33,11 @@ export class AppHome {
     const channels = await this.d.slack.userChannels(userId);
     const overrides = await this.d.queries.routeOverrides();
     const accounts = [
-      ...new Set((channels.ok ? channels.value : []).flatMap((c) => this.d.routing.accountsForChannel(c, overrides))),
+      ...new Set(
+        (channels.ok ? channels.value : []).flatMap((c) =>
+          this.d.routing.accountsForChannel(c, overrides, this.d.accounts.all()),
+        ),
+      ),
     ];
     const until = this.d.clock.now();
     const [mine, inChannels, reviews, stats] = await Promise.all([

@@ -84,6 +84,10 @@ export class OrgAccountCache implements AccountDirectory {
     return this.byId.get(accountId);
   }
 
+  all(): Iterable<AccountInfo> {
+    return this.byId.values();
+  }
+
   async refresh(): Promise<void> {
     const accounts = await this.store.all();
     this.byId = new Map(accounts.map((a) => [a.id, a]));

@@ -83,6 +83,11 @@ export class PgAlertQueries implements AlertQueries, RouteStore {
         [accountId, channelId, actor.id],
       );
       await this.history(client, accountId, from, channelId, actor, ctx, 'applied');
+      // A notice about this account in the security channel is now answered.
+      await client.query(
+        'UPDATE account_notice SET routed_at = now(), routed_by_id = $2 WHERE account_id = $1 AND routed_at IS NULL',
+        [accountId, actor.id],
+      );
       await client.query('COMMIT');
       return { from };
     } catch (err) {

@@ -84,13 +84,6 @@ export class PgOrgStore implements OrgStore {
   async recordNoticeTs(accountId: string, ts: string): Promise<void> {
     await this.pool.query('UPDATE account_notice SET notice_ts = $2 WHERE account_id = $1', [accountId, ts]);
   }
-
-  async markRouted(accountId: string, userId: string): Promise<void> {
-    await this.pool.query(
-      'UPDATE account_notice SET routed_at = now(), routed_by_id = $2 WHERE account_id = $1 AND routed_at IS NULL',
-      [accountId, userId],
-    );
-  }
 }
 
 export class PgChannelHealthStore {
