@@ -412,6 +412,27 @@ describe('silences', () => {
     ]);
   });
 
+  it('cards a finding first seen under a silence when GuardDuty updates it after the silence ended', async () => {
+    const { id } = await silenceBy(h, 'Backdoor:EC2/* for 1h reason red team exercise');
+    const f = finding({ type: 'Backdoor:EC2/C&CActivity.B' });
+    const first = await h.ingest(wrapFinding(f));
+    const alertId = String(first.body.alertId);
+    expect((await alertRow(h, alertId)).delivery).toBe('silenced');
+
+    // Still silenced: a newer update of the same finding stays muted.
+    const during = await h.ingest(wrapFinding({ ...f, updatedAt: new Date(Date.now() + 1000).toISOString() }));
+    expect(during.body.status).toBe('updated');
+    expect((await alertRow(h, alertId)).delivery).toBe('silenced');
+
+    clock.advance(2 * HOUR);
+    const after = await h.ingest(wrapFinding({ ...f, updatedAt: new Date(Date.now() + 2000).toISOString() }));
+    expect(after.body).toEqual(expect.objectContaining({ status: 'updated', alertId }));
+    await eventually(async () => (await alertRow(h, alertId)).card_ts);
+    expect((await alertRow(h, alertId)).delivery).toBe('card');
+    expect(cardsFor(h, alertId)).toHaveLength(1);
+    expect((await silenceRow(h, id)).hits).toBe(1);
+  });
+
   it('keeps silence_change append-only: UPDATE and DELETE are refused with SQLSTATE 42501', async () => {
     const [row] = await query<{ id: string }>(h, 'SELECT id::text FROM silence_change ORDER BY id LIMIT 1');
     expect(row).toBeDefined();

@@ -494,3 +494,33 @@ describe('without a storm', () => {
     }
   }, 60_000);
 });
+
+describe('a storm longer than the window', () => {
+  it('keeps digesting while the channel has an open digest, even after its first cards are older than the window', async () => {
+    const h = await startHarness({ env: { STORM_THRESHOLD: '3' } });
+    try {
+      const type = 'Recon:EC2/Portscan';
+      const first = Array.from({ length: 5 }, (_, n) => stormFinding(n, PROD_ACCOUNT, [type]));
+      expect(await ingestAll(h, first, 1)).toEqual(new Array(5).fill(202));
+      expect(await deliveries(h, PROD_CHANNEL)).toEqual({ card: 3, digest: 2 });
+      // Ten minutes later by the database's clock: the cards left the window, the digest is still open.
+      await h.db.pool.query(`UPDATE alert SET created_at = created_at - interval '10 minutes' WHERE delivery = 'card'`);
+      // Another type joins the same storm: it gets a digest of its own, not cards.
+      const more = Array.from({ length: 4 }, (_, n) =>
+        stormFinding(100 + n, PROD_ACCOUNT, ['Recon:EC2/PortProbeEMRUnprotectedPort']),
+      );
+      expect(await ingestAll(h, more, 1)).toEqual(new Array(4).fill(202));
+      expect(await deliveries(h, PROD_CHANNEL)).toEqual({ card: 3, digest: 6 });
+      await drained(h);
+      expect(findingCards(h, PROD_CHANNEL)).toHaveLength(3);
+      expect(digestCards(h, PROD_CHANNEL)).toHaveLength(2);
+
+      // Once every digest is closed and the cards are old, the channel is quiet again: cards resume.
+      await h.db.pool.query(`UPDATE storm_digest SET closed_at = now()`);
+      expect(await ingestAll(h, [stormFinding(200, PROD_ACCOUNT, [type])], 1)).toEqual([202]);
+      expect(await deliveries(h, PROD_CHANNEL)).toEqual({ card: 4, digest: 6 });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});

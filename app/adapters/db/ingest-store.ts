@@ -29,7 +29,8 @@ import { guardDb } from './errors';
 // job key, $39 nudge kind, $40 nudge key, $41 nudge due, $42 extra jobs (JSON array),
 // $43 now by Kanshi's clock (silences expire by it, so tests can move time).
 //
-// Only a new alert is silenced, threaded or digested; an update keeps its delivery.
+// Only a new alert is silenced, threaded or digested; an update keeps its delivery,
+// except that a silenced alert whose silence has ended gets its card.
 // The storm count reads this statement's snapshot, so under heavy concurrency a
 // few more cards than the threshold can get out before the digest takes over.
 const RECORD_FINDING = `
@@ -64,13 +65,20 @@ WITH ev AS (
   ORDER BY h.at, h.id
   LIMIT 1
 ), storm AS (
-  SELECT count(*) >= $30::int AS active FROM (
-    SELECT 1 FROM alert a
-    WHERE $30::int > 0 AND (SELECT yes FROM fresh)
-      AND a.channel_id = (SELECT channel_id FROM dest) AND a.delivery = 'card'
-      AND a.created_at > now() - make_interval(secs => $31::float8 / 1000)
-    LIMIT $30::int
-  ) recent
+  -- A storm is on while the channel has an open digest (of any type), or once
+  -- it got the threshold's worth of cards within the window.
+  SELECT EXISTS (
+           SELECT 1 FROM storm_digest d
+           WHERE $30::int > 0 AND (SELECT yes FROM fresh)
+             AND d.channel_id = (SELECT channel_id FROM dest) AND d.closed_at IS NULL
+         )
+         OR (SELECT count(*) >= $30::int FROM (
+               SELECT 1 FROM alert a
+               WHERE $30::int > 0 AND (SELECT yes FROM fresh)
+                 AND a.channel_id = (SELECT channel_id FROM dest) AND a.delivery = 'card'
+                 AND a.created_at > now() - make_interval(secs => $31::float8 / 1000)
+               LIMIT $30::int
+             ) recent) AS active
 ), decide AS (
   SELECT CASE WHEN $24::text <> 'card' THEN $24::text
               WHEN EXISTS (SELECT 1 FROM sil) THEN 'silenced'
@@ -110,7 +118,14 @@ WITH ev AS (
     is_sample = EXCLUDED.is_sample,
     finding = EXCLUDED.finding,
     revision = alert.revision + 1,
-    updated_at = now()
+    updated_at = now(),
+    -- A finding first seen under a silence gets its card when it recurs after
+    -- the silence ended (GuardDuty folds repeats into the same finding).
+    delivery = CASE
+      WHEN alert.delivery = 'silenced' AND NOT EXISTS (
+        SELECT 1 FROM silence s
+        WHERE s.id = alert.silence_id AND s.lifted_at IS NULL AND s.expires_at > $43::timestamptz)
+      THEN 'card' ELSE alert.delivery END
   WHERE alert.finding_updated_at < EXCLUDED.finding_updated_at
   RETURNING id, (xmax = 0) AS inserted, delivery, digest_id, parent_alert_id, channel_id, route_reason,
             COALESCE(card_channel_id, channel_id) AS lane

@@ -91,7 +91,7 @@ export function buildDigestCard(d: DigestView, now: Date): CardMessage {
         { type: 'mrkdwn', text: `${when} ${stateLine(d.states) || 'none open'}.` },
         {
           type: 'mrkdwn',
-          text: `This channel got more than ${d.threshold} cards within ${d.windowMinutes} minutes, so Kanshi groups further alerts here. Every alert is stored: \`/alert list\` shows them and \`/alert show <id>\` acts on one.`,
+          text: `This channel got ${d.threshold} cards within ${d.windowMinutes} minutes, so Kanshi groups further alerts here until it is quiet for ${d.windowMinutes} minutes. Every alert is stored: \`/alert list\` shows them and \`/alert show <id>\` acts on one.`,
         },
       ],
     },
