@@ -209,6 +209,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     triage,
     threshold: config.STORM_THRESHOLD,
     windowMs: STORM_WINDOW_MS,
+    securityChannelId: config.SECURITY_CHANNEL_ID,
   });
   const cardSync = new CardSync({
     store: cardStore,

@@ -9,7 +9,7 @@ import type { CardSync } from '../services/card-sync';
 import type { GuardDutySync, Nudger, Paging, SecurityCards, ThreadPoster } from '../services/follow-ups';
 import type { InvestigationService } from '../services/investigation';
 import type { SilenceNotice, SilenceService } from '../services/silences';
-import type { StormDigests } from '../services/storm-digests';
+import type { BulkRequest, StormDigests } from '../services/storm-digests';
 import type { AccountNotices, ChannelHealth, OrgSync, RuleFollowUps } from '../services/tuning-follow-ups';
 import {
   ACCOUNT_NOTICE_JOB,
@@ -18,6 +18,7 @@ import {
   CHANNEL_HEALTH_JOB,
   DIGEST_BULK_JOB,
   DIGEST_CLOSE_JOB,
+  DIGEST_REVIEW_JOB,
   DIGEST_SYNC_JOB,
   ESCALATION_SYNC_JOB,
   GUARDDUTY_SYNC_JOB,
@@ -66,10 +67,29 @@ const bulk = digestId.extend({
   actorName: z.string().min(1).max(200),
   team: z.string().max(64).optional(),
   channel: z.string().max(64).optional(),
-  action: z.enum(['acknowledge', 'archive']),
+  action: z.enum(['acknowledge', 'archive', 'approve', 'reject']),
   category: z.enum(['remediated', 'duplicate', 'false_positive', 'expected_activity', 'accepted_risk']).optional(),
   reason: z.string().max(2000).optional(),
 });
+
+function bulkRequest(p: z.infer<typeof bulk>): BulkRequest | undefined {
+  const base = {
+    digestId: p.digestId,
+    actor: { id: p.actorId, name: p.actorName },
+    ctx: { team: p.team, channel: p.channel },
+  };
+  switch (p.action) {
+    case 'acknowledge':
+    case 'approve':
+      return { ...base, action: p.action };
+    case 'archive':
+      return p.category && p.reason
+        ? { ...base, action: 'archive', category: p.category, reason: p.reason }
+        : undefined;
+    case 'reject':
+      return p.reason ? { ...base, action: 'reject', comment: p.reason } : undefined;
+  }
+}
 
 const alertId = z.object({ alertId: z.uuid() });
 
@@ -93,16 +113,13 @@ export function buildJobCatalog(s: JobServices): JobCatalog {
     [DIGEST_SYNC_JOB]: define(digestId, (p) => s.digests.sync(p.digestId)),
     [DIGEST_CLOSE_JOB]: define(digestId, (p) => s.digests.close(p.digestId)),
     [DIGEST_BULK_JOB]: define(bulk, async (p) => {
-      const actor = { id: p.actorId, name: p.actorName };
-      const ctx = { team: p.team, channel: p.channel };
-      if (p.action === 'archive' && (!p.category || !p.reason)) return { kind: 'fail', error: 'archive_needs_reason' };
-      await s.digests.bulk(
-        p.action === 'archive' && p.category && p.reason
-          ? { action: 'archive', digestId: p.digestId, actor, ctx, category: p.category, reason: p.reason }
-          : { action: 'acknowledge', digestId: p.digestId, actor, ctx },
-      );
-      return { kind: 'done' };
+      const req = bulkRequest(p);
+      if (!req) return { kind: 'fail', error: 'bulk_action_needs_reason' };
+      const { more } = await s.digests.bulk(req);
+      // A large digest is worked through in batches: the next run takes the rest.
+      return more ? { kind: 'defer', until: new Date() } : { kind: 'done' };
     }),
+    [DIGEST_REVIEW_JOB]: define(digestId, (p) => s.digests.syncReview(p.digestId)),
     [REPLY_JOB]: define(alertId, (p) => s.ruleFollowUps.reply(p.alertId)),
     [ALSO_NOTIFY_JOB]: define(alertId.extend({ channelId }), (p) => s.ruleFollowUps.alsoNotify(p.alertId, p.channelId)),
     [ACCOUNT_NOTICE_JOB]: define(

@@ -65,3 +65,7 @@ export const silenceNoticeJobKey = (silenceId: string, notice: string): string =
 
 /** Acknowledge all / Archive all on a storm digest: one job per click. */
 export const DIGEST_BULK_JOB = 'digest.bulk';
+
+/** A digest's one review card in the security channel, for its bulk archive. */
+export const DIGEST_REVIEW_JOB = 'digest.review';
+export const digestReviewJobKey = (digestId: string): string => `digest-review:${digestId}`;

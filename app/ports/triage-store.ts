@@ -45,6 +45,7 @@ export interface AlertSnapshot {
   /** How it reached Slack; only `card` alerts have a card (and a thread) of their own. */
   delivery: Delivery;
   digestId: string | null;
+  reviewCardTs: string | null;
 }
 
 /** A job to arm in the same transaction as a state change. */

@@ -75,6 +75,12 @@ export interface Command {
   alertId: string;
   actor: Actor;
   ctx: SlackContext;
+  /**
+   * Part of a storm digest's bulk action: the digest gets one review card for
+   * all of them, so no per-alert review card is posted (one that exists is
+   * still updated).
+   */
+  bulk?: boolean | undefined;
 }
 
 /** Actions that dispose of an alert or hand it on: their audit rows say which runbook the responder had. */
@@ -131,7 +137,7 @@ export class TriageService {
           ? { disposedAt: this.deps.clock.now(), ...this.archiveInGuardDuty(), reviewStatus: 'pending' }
           : { reviewStatus: 'pending' },
       jobs: (a, to) => [
-        this.reviewJob(a),
+        ...this.reviewJobs(a, cmd),
         ...(to === 'archived' ? [...this.guardDutyJobs(a), ...this.pageResolveJobs(a)] : []),
         ...(a.state === 'escalated' ? [this.escalationJob(a)] : []),
       ],
@@ -149,7 +155,7 @@ export class TriageService {
         ...(a.state === 'archive_requested' ? { disposedAt: this.deps.clock.now(), ...this.archiveInGuardDuty() } : {}),
       }),
       jobs: (a) => [
-        this.reviewJob(a),
+        ...this.reviewJobs(a, cmd),
         ...(a.state === 'archive_requested' ? [...this.guardDutyJobs(a), ...this.pageResolveJobs(a)] : []),
       ],
     });
@@ -168,7 +174,7 @@ export class TriageService {
         disposedAt: null,
         ...(a.gdArchiveWanted ? { gdArchiveWanted: false, gdSyncError: null } : {}),
       }),
-      jobs: (a) => [this.reviewJob(a), ...(a.gdArchiveWanted ? this.guardDutyJobs(a) : [])],
+      jobs: (a) => [...this.reviewJobs(a, cmd), ...(a.gdArchiveWanted ? this.guardDutyJobs(a) : [])],
     });
   }
 
@@ -332,6 +338,10 @@ export class TriageService {
       payload: { alertId: a.id },
       mode: 'rearm',
     };
+  }
+
+  private reviewJobs(a: AlertSnapshot, cmd: Command): JobSpec[] {
+    return cmd.bulk && !a.reviewCardTs ? [] : [this.reviewJob(a)];
   }
 
   private guardDutyJobs(a: AlertSnapshot): JobSpec[] {

@@ -77,10 +77,14 @@ export const DIGEST_ACTION_IDS = {
   list: 'kanshi_digest_list',
   acknowledgeAll: 'kanshi_digest_ack_all',
   archiveAll: 'kanshi_digest_archive_all',
+  /** On the digest's review card in the security channel (security engineers). */
+  approveAll: 'kanshi_digest_approve_all',
+  rejectAll: 'kanshi_digest_reject_all',
 } as const;
 export const DIGEST_CALLBACK_IDS = {
   archiveAll: 'kanshi_digest_archive_modal',
   list: 'kanshi_digest_list_modal',
+  rejectAll: 'kanshi_digest_reject_modal',
 } as const;
 
 /** Account notices in the security channel: the button's value is the account id. */

@@ -359,7 +359,7 @@ describe.each([
   let h: Harness;
   let d: DigestRow;
   beforeAll(async () => {
-    h = await startHarness({ env: { STORM_THRESHOLD: '3', ARCHIVE_REVIEW: review } });
+    h = await startHarness({ env: { STORM_THRESHOLD: '3', ARCHIVE_REVIEW: review, SECURITY_ENGINEER_IDS: SECENG.id } });
   });
   afterAll(async () => {
     await h.close();
@@ -442,8 +442,16 @@ describe.each([
     ]);
     // The carded alerts were left alone.
     expect(await query(h, `SELECT id FROM alert WHERE delivery = 'card' AND state <> 'open'`)).toEqual([]);
-    // Security reviews each archive: one review card per alert.
-    await eventually(async () => h.slack.messages(SECURITY_CHANNEL).length === 7, 15_000);
+    // Security reviews the bulk archive on one card, not one card per alert.
+    const review = await h.slack.waitFor(() => h.slack.messages(SECURITY_CHANNEL)[0], 15_000);
+    await drained(h);
+    expect(h.slack.messages(SECURITY_CHANNEL)).toHaveLength(1);
+    expect(review.text).toBe(`Review: 7 ${type} alerts archived at once`);
+    const text = JSON.stringify(review.blocks);
+    expect(text).toContain(`<@${BOB.id}> archived *7*`);
+    expect(text).toContain('Waiting for review: 7 · approved: 0 · rejected: 0');
+    expect(text).toContain(reason);
+    expect(text).toContain(DIGEST_ACTION_IDS.approveAll);
   });
 
   it(`shows the alerts as ${shown} on the digest card`, async () => {
@@ -452,6 +460,59 @@ describe.each([
     expect(blocksOf(card)).toContain(`7 ${shown}`);
     expect(blocksOf(card)).not.toContain('7 open');
     expect(blocksOf(card)).not.toContain(DIGEST_ACTION_IDS.archiveAll);
+  });
+
+  it('refuses Approve all to someone who is not a security engineer, auditing the attempt once', async () => {
+    const review = h.slack.messages(SECURITY_CHANNEL)[0] as FakeMessage;
+    await click(h, {
+      actionId: DIGEST_ACTION_IDS.approveAll,
+      value: d.id,
+      user: BOB,
+      channel: SECURITY_CHANNEL,
+      messageTs: review.ts,
+    });
+    // The click is answered before the bulk job is queued: wait for its audit row, then for the queue.
+    const approvals = () =>
+      query(
+        h,
+        `SELECT e.actor_id, e.outcome FROM audit_event e JOIN alert a ON a.id = e.alert_id
+         WHERE a.digest_id = $1 AND e.action = 'approve_archive'`,
+        [d.id],
+      );
+    await eventually(async () => (await approvals()).length > 0, 15_000);
+    await drained(h);
+    expect(await approvals()).toEqual([{ actor_id: BOB.id, outcome: 'refused' }]);
+    expect(await query(h, `SELECT DISTINCT review_status FROM alert WHERE digest_id = $1`, [d.id])).toEqual([
+      { review_status: 'pending' },
+    ]);
+  });
+
+  it('approves every archive of the digest for a security engineer, each audited, and updates the one review card', async () => {
+    const review = h.slack.messages(SECURITY_CHANNEL)[0] as FakeMessage;
+    await click(h, {
+      actionId: DIGEST_ACTION_IDS.approveAll,
+      value: d.id,
+      user: SECENG,
+      channel: SECURITY_CHANNEL,
+      messageTs: review.ts,
+    });
+    await eventually(async () => {
+      const r = await query(h, `SELECT DISTINCT review_status, state FROM alert WHERE digest_id = $1`, [d.id]);
+      return r.length === 1 && r[0]?.review_status === 'approved' && r[0]?.state === 'archived';
+    }, 15_000);
+    const audit = await query(
+      h,
+      `SELECT count(*)::int AS rows, count(DISTINCT e.alert_id)::int AS alerts FROM audit_event e
+       JOIN alert a ON a.id = e.alert_id
+       WHERE a.digest_id = $1 AND e.action = 'approve_archive' AND e.outcome = 'applied' AND e.actor_id = $2`,
+      [d.id, SECENG.id],
+    );
+    expect(audit).toEqual([{ rows: 7, alerts: 7 }]);
+    await drained(h);
+    expect(h.slack.messages(SECURITY_CHANNEL)).toHaveLength(1);
+    const updated = JSON.stringify((h.slack.messages(SECURITY_CHANNEL)[0] as FakeMessage).blocks);
+    expect(updated).toContain('Waiting for review: 0 · approved: 7 · rejected: 0');
+    expect(updated).not.toContain(DIGEST_ACTION_IDS.approveAll);
   });
 });
 
@@ -519,6 +580,85 @@ describe('a storm longer than the window', () => {
       await h.db.pool.query(`UPDATE storm_digest SET closed_at = now()`);
       expect(await ingestAll(h, [stormFinding(200, PROD_ACCOUNT, [type])], 1)).toEqual([202]);
       expect(await deliveries(h, PROD_CHANNEL)).toEqual({ card: 4, digest: 6 });
+    } finally {
+      await h.close();
+    }
+  }, 60_000);
+});
+
+describe('Reject all on a digest’s review card', () => {
+  it('reopens every archive of the digest with the reviewer’s comment, each audited, after asking for the comment', async () => {
+    const h = await startHarness({ env: { STORM_THRESHOLD: '2', SECURITY_ENGINEER_IDS: SECENG.id } });
+    try {
+      const type = 'Recon:EC2/Portscan';
+      const findings = Array.from({ length: 6 }, (_, n) => stormFinding(300 + n, PROD_ACCOUNT, [type]));
+      expect(await ingestAll(h, findings, 1)).toEqual(new Array(6).fill(202));
+      await drained(h);
+      const [digest] = await digests(h, PROD_CHANNEL);
+      if (!digest) throw new Error('no digest');
+      const digestCard = cardOf(h, PROD_CHANNEL, digest.id);
+      const opened = await click(h, {
+        actionId: DIGEST_ACTION_IDS.archiveAll,
+        value: digest.id,
+        user: BOB,
+        channel: PROD_CHANNEL,
+        messageTs: digestCard.ts,
+      });
+      const archiveView = await openedView(h, opened.triggerId);
+      await submit(h, {
+        callbackId: DIGEST_CALLBACK_IDS.archiveAll,
+        privateMetadata: archiveView.private_metadata,
+        user: BOB,
+        values: {
+          [INPUT_IDS.category.block]: { [INPUT_IDS.category.action]: selectValue('expected_activity') },
+          [INPUT_IDS.reason.block]: { [INPUT_IDS.reason.action]: textValue('our own scanner, ticket SEC-42') },
+        },
+      });
+      const review = await h.slack.waitFor(() => h.slack.messages(SECURITY_CHANNEL)[0], 15_000);
+
+      const rejecting = await click(h, {
+        actionId: DIGEST_ACTION_IDS.rejectAll,
+        value: digest.id,
+        user: SECENG,
+        channel: SECURITY_CHANNEL,
+        messageTs: review.ts,
+      });
+      const view = await openedView(h, rejecting.triggerId);
+      expect(view.callback_id).toBe(DIGEST_CALLBACK_IDS.rejectAll);
+      const meta = { callbackId: DIGEST_CALLBACK_IDS.rejectAll, privateMetadata: view.private_metadata, user: SECENG };
+      const blank = await submit(h, {
+        ...meta,
+        values: { [INPUT_IDS.comment.block]: { [INPUT_IDS.comment.action]: textValue(' ') } },
+      });
+      expect(JSON.parse(blank.body).response_action).toBe('errors');
+      const comment = 'not our scanner: its source is outside our ranges';
+      await submit(h, {
+        ...meta,
+        values: { [INPUT_IDS.comment.block]: { [INPUT_IDS.comment.action]: textValue(comment) } },
+      });
+
+      const rows = await eventually(async () => {
+        const r = await query<{ review_status: string; review_comment: string }>(
+          h,
+          'SELECT review_status, review_comment FROM alert WHERE digest_id = $1',
+          [digest.id],
+        );
+        return r.length === 4 && r.every((a) => a.review_status === 'rejected') && r;
+      }, 15_000);
+      expect(rows).toEqual(new Array(4).fill({ review_status: 'rejected', review_comment: comment }));
+      const audit = await query(
+        h,
+        `SELECT count(DISTINCT e.alert_id)::int AS alerts, count(*)::int AS rows FROM audit_event e
+         JOIN alert a ON a.id = e.alert_id
+         WHERE a.digest_id = $1 AND e.action = 'reject_archive' AND e.outcome = 'applied' AND e.reason = $2`,
+        [digest.id, comment],
+      );
+      expect(audit).toEqual([{ alerts: 4, rows: 4 }]);
+      await drained(h);
+      expect(h.slack.messages(SECURITY_CHANNEL)).toHaveLength(1);
+      expect(JSON.stringify(h.slack.messages(SECURITY_CHANNEL)[0]?.blocks)).toContain(
+        'Waiting for review: 0 · approved: 0 · rejected: 4',
+      );
     } finally {
       await h.close();
     }

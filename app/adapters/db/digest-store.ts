@@ -1,7 +1,7 @@
 /** Storm digests: the digest row, its alerts' counts, and its card's progress. */
 import type { Pool } from 'pg';
 import type { SeverityLabel } from '../../domain/severity';
-import type { DigestStore, StoredDigest } from '../../ports/digest-store';
+import type { DigestReview, DigestReviewStore, DigestStore, StoredDigest } from '../../ports/digest-store';
 import type { DigestMember } from '../../slack/blocks/digest';
 
 const LOAD = `
@@ -38,7 +38,7 @@ interface Row {
   highest: number | null;
 }
 
-export class PgDigestStore implements DigestStore {
+export class PgDigestStore implements DigestStore, DigestReviewStore {
   constructor(private readonly pool: Pool) {}
 
   async load(digestId: string): Promise<StoredDigest | undefined> {
@@ -95,12 +95,51 @@ export class PgDigestStore implements DigestStore {
     }));
   }
 
-  async openAlertIds(digestId: string): Promise<string[]> {
+  async alertIdsFor(digestId: string, scope: 'open' | 'review_pending', limit: number): Promise<string[]> {
+    const where = scope === 'open' ? `state = 'open'` : `review_status = 'pending'`;
     const res = await this.pool.query<{ id: string }>(
-      `SELECT id::text FROM alert WHERE digest_id = $1 AND state = 'open' ORDER BY created_at, id`,
-      [digestId],
+      `SELECT id::text FROM alert WHERE digest_id = $1 AND ${where} ORDER BY created_at, id LIMIT $2`,
+      [digestId, limit],
     );
     return res.rows.map((r) => r.id);
+  }
+
+  async review(digestId: string): Promise<DigestReview | undefined> {
+    const d = await this.pool.query<{ channel_id: string; finding_type: string; review_card_ts: string | null }>(
+      'SELECT channel_id, finding_type, review_card_ts FROM storm_digest WHERE id = $1',
+      [digestId],
+    );
+    const row = d.rows[0];
+    if (!row) return undefined;
+    const [counts, latest] = await Promise.all([
+      this.pool.query<{ review_status: string; n: number }>(
+        `SELECT review_status, count(*)::int AS n FROM alert
+         WHERE digest_id = $1 AND review_status IS NOT NULL GROUP BY review_status`,
+        [digestId],
+      ),
+      // The bulk archive's reason: the audit row of the latest archive among the digest's alerts.
+      this.pool.query<{ reason_category: string | null; reason: string | null; actor_id: string }>(
+        `SELECT e.reason_category, e.reason, e.actor_id FROM audit_event e JOIN alert a ON a.id = e.alert_id
+         WHERE a.digest_id = $1 AND e.action = 'archive' AND e.outcome = 'applied'
+         ORDER BY e.id DESC LIMIT 1`,
+        [digestId],
+      ),
+    ]);
+    const l = latest.rows[0];
+    return {
+      digestId,
+      channelId: row.channel_id,
+      findingType: row.finding_type,
+      reviews: Object.fromEntries(counts.rows.map((c) => [c.review_status, c.n])),
+      category: l?.reason_category ?? null,
+      reason: l?.reason ?? null,
+      archivedById: l?.actor_id ?? null,
+      reviewCardTs: row.review_card_ts,
+    };
+  }
+
+  async recordReviewCard(digestId: string, ts: string): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET review_card_ts = $2 WHERE id = $1', [digestId, ts]);
   }
 
   async beginPost(digestId: string): Promise<void> {

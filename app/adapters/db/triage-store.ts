@@ -46,6 +46,7 @@ export function toSnapshot(a: Alert): AlertSnapshot {
     gdArchiveWanted: a.gdArchiveWanted,
     delivery: a.delivery as Delivery,
     digestId: a.digestId?.toString() ?? null,
+    reviewCardTs: a.reviewCardTs,
   };
 }
 

@@ -5,8 +5,9 @@
  */
 import { z } from 'zod';
 import { SEVERITY_EMOJI, type SeverityLabel } from '../../domain/severity';
-import { humanDuration } from '../../domain/triage';
-import { DIGEST_ACTION_IDS, DIGEST_CALLBACK_IDS, DIGEST_METADATA_PREFIX } from '../ids';
+import { ARCHIVE_CATEGORIES, humanDuration, REASON_MAX, REASON_MIN } from '../../domain/triage';
+import type { DigestReview } from '../../ports/digest-store';
+import { DIGEST_ACTION_IDS, DIGEST_CALLBACK_IDS, DIGEST_METADATA_PREFIX, INPUT_IDS } from '../ids';
 import type { CardMessage, SlackBlock } from './finding-card';
 import { archiveInputs, modal, type View } from './modals';
 import { escapeAndFit, fitPlain, LIMITS } from './mrkdwn';
@@ -190,4 +191,82 @@ export function digestArchiveModal(d: DigestView): View {
 
 function clock(d: Date): string {
   return d.toISOString().slice(11, 16);
+}
+
+/**
+ * The one review card for a digest's bulk archive, in the security channel:
+ * security engineers approve or reject them all at once (each alert audited).
+ */
+export function digestReviewCard(r: DigestReview): { text: string; blocks: Array<Record<string, unknown>> } {
+  const pending = r.reviews.pending ?? 0;
+  const approved = r.reviews.approved ?? 0;
+  const rejected = r.reviews.rejected ?? 0;
+  const total = pending + approved + rejected;
+  const who = r.archivedById && /^[UW][A-Z0-9]+$/.test(r.archivedById) ? `<@${r.archivedById}>` : 'Someone';
+  const category = r.category
+    ? ((ARCHIVE_CATEGORIES as Record<string, string>)[r.category] ?? r.category)
+    : 'no category';
+  const lines = [
+    `:package: ${who} archived *${total}* \`${escapeAndFit(r.findingType, 300)}\` alerts from a storm in <#${r.channelId}>, all at once.`,
+    `*Why:* ${escapeAndFit(category, 60)}: ${escapeAndFit(r.reason ?? '', 1500)}`,
+    `Waiting for review: ${pending} · approved: ${approved} · rejected: ${rejected}`,
+  ];
+  const blocks: Array<Record<string, unknown>> = [
+    { type: 'section', text: { type: 'mrkdwn', text: fitPlain(lines.join('\n'), LIMITS.sectionText) } },
+  ];
+  if (pending > 0) {
+    blocks.push({
+      type: 'actions',
+      elements: [
+        {
+          type: 'button',
+          action_id: DIGEST_ACTION_IDS.approveAll,
+          style: 'primary',
+          text: { type: 'plain_text', text: `Approve all ${pending}` },
+          value: r.digestId,
+          confirm: {
+            title: { type: 'plain_text', text: 'Approve all?' },
+            text: { type: 'plain_text', text: `Approve ${pending} archives? Each one is audited in your name.` },
+            confirm: { type: 'plain_text', text: 'Approve all' },
+            deny: { type: 'plain_text', text: 'Cancel' },
+          },
+        },
+        {
+          type: 'button',
+          action_id: DIGEST_ACTION_IDS.rejectAll,
+          style: 'danger',
+          text: { type: 'plain_text', text: 'Reject all…' },
+          value: r.digestId,
+        },
+      ],
+    });
+  }
+  return { text: `Review: ${total} ${r.findingType} alerts archived at once`, blocks };
+}
+
+export function digestRejectModal(digestId: string, pending: number): View {
+  return modal(DIGEST_CALLBACK_IDS.rejectAll, 'Reject all', 'Reject all', { digestId }, [
+    {
+      type: 'context',
+      elements: [
+        {
+          type: 'plain_text',
+          emoji: false,
+          text: `Reopen ${pending} archived alerts; each is reopened and audited on its own, with this comment.`,
+        },
+      ],
+    },
+    {
+      type: 'input',
+      block_id: INPUT_IDS.comment.block,
+      label: { type: 'plain_text', text: 'Comment for the account owners' },
+      element: {
+        type: 'plain_text_input',
+        action_id: INPUT_IDS.comment.action,
+        multiline: true,
+        min_length: REASON_MIN,
+        max_length: REASON_MAX,
+      },
+    },
+  ]);
 }

@@ -152,6 +152,35 @@ export function registerTuningListeners(app: App, d: TuningListenerDeps): void {
     });
   });
 
+  app.action<BlockAction<ButtonAction>>(DIGEST_ACTION_IDS.approveAll, async ({ ack, body, action, respond }) => {
+    await ack();
+    const id = digestIdValue.safeParse(action.value);
+    if (!id.success) return ephemeral(respond, 'That button is not valid any more.');
+    // Rights are checked per alert by triage (security engineers only), and a refusal is audited.
+    await enqueueBulk(d, id.data, body, { action: 'approve' });
+    await ephemeral(respond, 'Approving every archive of this digest waiting for review; the card updates when done.');
+  });
+
+  app.action<BlockAction<ButtonAction>>(DIGEST_ACTION_IDS.rejectAll, async ({ ack, body, action, respond, client }) => {
+    await ack();
+    const id = digestIdValue.safeParse(action.value);
+    const view = id.success ? await d.digests.rejectModal(id.data) : undefined;
+    if (!view) return ephemeral(respond, 'Nothing of this digest is waiting for review.');
+    await client.views.open({ trigger_id: body.trigger_id, view: view as unknown as types.ModalView });
+  });
+
+  app.view(DIGEST_CALLBACK_IDS.rejectAll, async ({ ack, body, view }) => {
+    const values = view.state.values as Record<string, Record<string, { value?: string }>>;
+    const comment = (values[INPUT_IDS.comment.block]?.[INPUT_IDS.comment.action]?.value ?? '').trim();
+    const problem = validateReason(comment);
+    if (problem) return ack({ response_action: 'errors', errors: { [INPUT_IDS.comment.block]: problem } });
+    const meta = digestMetadata.safeParse(safeJson(view.private_metadata));
+    if (!meta.success)
+      return ack({ response_action: 'errors', errors: { [INPUT_IDS.comment.block]: 'That digest is gone.' } });
+    await ack();
+    await enqueueBulk(d, meta.data.digestId, body, { action: 'reject', reason: comment });
+  });
+
   app.action<BlockAction<ButtonAction>>(
     ROUTE_ACTION_IDS.routeAccount,
     async ({ ack, body, action, respond, client }) => {
@@ -197,7 +226,10 @@ async function enqueueBulk(
   d: TuningListenerDeps,
   digestId: string,
   body: unknown,
-  what: { action: 'acknowledge' } | { action: 'archive'; category: ArchiveCategory; reason: string },
+  what:
+    | { action: 'acknowledge' | 'approve' }
+    | { action: 'archive'; category: ArchiveCategory; reason: string }
+    | { action: 'reject'; reason: string },
 ): Promise<void> {
   const actor = actorOf(body);
   const ctx = contextOf(body);
