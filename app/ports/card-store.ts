@@ -16,6 +16,8 @@ export interface AlertForCard {
   delivery: Delivery;
   /** A first_only rule's later alert: the first alert, under whose card it is a reply. */
   parentAlertId: string | null;
+  /** Regions of an IAM finding folded across regions (empty: only the finding's). */
+  regions: string[];
   routeReason: string | null;
   channelId: string;
   revision: number;

@@ -10,13 +10,15 @@ export interface GuardDutyPending {
   findingId: string;
   /** The archive state GuardDuty should end up in. */
   wanted: boolean;
+  /** Another region's finding folded into the alert (its state is kept per finding). */
+  folded: boolean;
 }
 
 export interface GuardDutySyncStore {
   /** Alerts in the region whose GuardDuty archive state differs from what is wanted (and has not failed for good). */
   pending(region: string, limit: number): Promise<GuardDutyPending[]>;
   /** Records the new GuardDuty state and re-renders the cards, in one transaction. */
-  recordSynced(alertIds: string[], archived: boolean): Promise<void>;
+  recordSynced(alertIds: string[], archived: boolean, foldedFindingIds?: string[]): Promise<void>;
   /** Records a permanent failure on the alerts and re-renders their cards. */
   recordFailed(alertIds: string[], error: string): Promise<void>;
 }

@@ -1,7 +1,8 @@
 import type { EventEnvelope, Finding } from '../domain/finding';
 import type { SeverityLabel } from '../domain/severity';
 
-export type IngestStatus = 'accepted' | 'updated' | 'duplicate' | 'stale';
+/** `folded`: the finding joined another region's alert for the same IAM finding. */
+export type IngestStatus = 'accepted' | 'updated' | 'folded' | 'duplicate' | 'stale';
 
 /**
  * How an alert reaches Slack. `card` and `suppressed` are decided in code
@@ -42,6 +43,8 @@ export interface IngestRecord {
   storm?: { threshold: number; windowMs: number } | undefined;
   /** Kanshi's clock: silences expire by it. */
   now: Date;
+  /** May fold into another region's open alert for the same finding type and resource (IAM findings). */
+  foldable: boolean;
   jobs: {
     /** Posts or updates the card; payload gets the alert id. */
     card: { kind: string; key: string };

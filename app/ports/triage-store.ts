@@ -46,6 +46,8 @@ export interface AlertSnapshot {
   delivery: Delivery;
   digestId: string | null;
   reviewCardTs: string | null;
+  /** Regions of an IAM finding folded across regions (empty: only `region`). */
+  regions: string[];
 }
 
 /** A job to arm in the same transaction as a state change. */

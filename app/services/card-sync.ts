@@ -54,6 +54,7 @@ export class CardSync {
       finding: alert.finding,
       severityLabel: alert.severityLabel,
       severityNote: alert.severityNote,
+      regions: alert.regions,
       accountName: alert.account?.name,
       ouPath: alert.account?.ouPath,
       fallbackNote: fallbackNote(alert),

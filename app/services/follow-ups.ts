@@ -113,14 +113,16 @@ export class GuardDutySync {
         wanted,
       );
       const done: string[] = [];
+      const doneFolded: string[] = [];
       const failed = new Map<string, string[]>();
       for (const p of batch) {
         const r = results.get(p.findingId);
-        if (r?.ok) done.push(p.alertId);
+        if (r?.ok && p.folded) doneFolded.push(p.findingId);
+        else if (r?.ok) done.push(p.alertId);
         else if (r && !r.retryable) failed.set(r.error, [...(failed.get(r.error) ?? []), p.alertId]);
         else retry = r?.error ?? 'no_result';
       }
-      await this.d.store.recordSynced(done, wanted);
+      await this.d.store.recordSynced(done, wanted, doneFolded);
       for (const [error, ids] of failed) {
         await this.d.store.recordFailed(ids, error);
         await this.tellSecurity(region, ids.length, wanted, error);

@@ -124,7 +124,8 @@ export class IngestService {
     // An update may reopen a closed alert, or say it was archived in GuardDuty.
     // A duplicate re-checks too: if we failed after the commit, EventBridge's
     // retry arrives as a duplicate and finishes the job. Errors propagate (503).
-    if (stored.status !== 'accepted' && stored.status !== 'stale')
+    // (A folded finding's alert is about another region's finding: nothing to reconcile.)
+    if (stored.status === 'updated' || stored.status === 'duplicate')
       await this.deps.followUp?.reconcileFinding(stored.alertId);
     else if (stored.status === 'accepted' && finding.archived)
       await this.deps.followUp?.reconcileFinding(stored.alertId);
@@ -138,7 +139,8 @@ export class IngestService {
         mode: 'once',
       });
     }
-    if (stored.status === 'accepted' || stored.status === 'updated') this.deps.onCardJob?.();
+    if (stored.status === 'accepted' || stored.status === 'updated' || stored.status === 'folded')
+      this.deps.onCardJob?.();
     this.deps.logger.info(
       {
         requestId: req.requestId,
@@ -194,6 +196,9 @@ export class IngestService {
       ruleHits: keys.map((k) => ({ rule: k.rule, key: k.key })),
       storm: threshold > 0 ? { threshold, windowMs: STORM_WINDOW_MS } : undefined,
       now: this.deps.clock.now(),
+      // IAM findings (about an access key or principal) are raised in every region the
+      // calls were made in; they are one incident, so they fold into one alert.
+      foldable: finding.resource.type === 'AccessKey',
       jobs: {
         card: { kind: CARD_SYNC_JOB, key: cardJobKey(finding.id) },
         digest: { kind: DIGEST_SYNC_JOB, closeKind: DIGEST_CLOSE_JOB, closeAfterMs: STORM_WINDOW_MS },

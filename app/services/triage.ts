@@ -346,15 +346,14 @@ export class TriageService {
 
   private guardDutyJobs(a: AlertSnapshot): JobSpec[] {
     if (!this.deps.config.guardDutyArchiving) return [];
-    return [
-      {
-        kind: GUARDDUTY_SYNC_JOB,
-        key: guardDutyJobKey(a.region),
-        lane: null,
-        payload: { region: a.region },
-        mode: 'rearm',
-      },
-    ];
+    // A folded IAM alert has a finding in each of its regions.
+    return [...new Set([a.region, ...a.regions])].map((region) => ({
+      kind: GUARDDUTY_SYNC_JOB,
+      key: guardDutyJobKey(region),
+      lane: null,
+      payload: { region },
+      mode: 'rearm',
+    }));
   }
 
   private pageResolveJobs(a: AlertSnapshot): JobSpec[] {

@@ -34,6 +34,7 @@ export class PrismaCardStore implements CardStore, AlertReader {
       account: org ? { name: org.name, ouPath: org.ouPath } : undefined,
       delivery: a.delivery as Delivery,
       parentAlertId: a.parentAlertId,
+      regions: a.regions,
       routeReason: a.routeReason,
       channelId: a.channelId,
       revision: a.revision,

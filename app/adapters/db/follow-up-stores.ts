@@ -26,17 +26,37 @@ export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageC
   }
 
   async pending(region: string, limit: number): Promise<GuardDutyPending[]> {
-    const res = await this.pool.query<{ alert_id: string; finding_id: string; wanted: boolean }>(
-      `SELECT id::text AS alert_id, finding_id, gd_archive_wanted AS wanted FROM alert
-       WHERE region = $1 AND gd_archive_wanted <> gd_archived AND gd_sync_error IS NULL
-       ORDER BY updated_at LIMIT $2`,
+    // The alerts' own findings in this region, and other regions' findings folded into alerts.
+    const res = await this.pool.query<{ alert_id: string; finding_id: string; wanted: boolean; folded: boolean }>(
+      `(SELECT id::text AS alert_id, finding_id, gd_archive_wanted AS wanted, false AS folded FROM alert
+        WHERE region = $1 AND gd_archive_wanted <> gd_archived AND gd_sync_error IS NULL
+        ORDER BY updated_at LIMIT $2)
+       UNION ALL
+       (SELECT a.id::text, f.finding_id, a.gd_archive_wanted, true FROM alert_finding f JOIN alert a ON a.id = f.alert_id
+        WHERE f.region = $1 AND a.gd_archive_wanted <> f.gd_archived AND a.gd_sync_error IS NULL
+        ORDER BY a.updated_at LIMIT $2)
+       LIMIT $2`,
       [region, limit],
     );
-    return res.rows.map((r) => ({ alertId: r.alert_id, findingId: r.finding_id, wanted: r.wanted }));
+    return res.rows.map((r) => ({ alertId: r.alert_id, findingId: r.finding_id, wanted: r.wanted, folded: r.folded }));
   }
 
-  recordSynced(alertIds: string[], archived: boolean): Promise<void> {
+  recordSynced(alertIds: string[], archived: boolean, foldedFindingIds: string[] = []): Promise<void> {
+    if (foldedFindingIds.length > 0 && alertIds.length === 0) {
+      return this.pool
+        .query('UPDATE alert_finding SET gd_archived = $2 WHERE finding_id = ANY($1::text[])', [
+          foldedFindingIds,
+          archived,
+        ])
+        .then(() => undefined);
+    }
     return this.inTransaction(alertIds, async (c) => {
+      if (foldedFindingIds.length > 0) {
+        await c.query('UPDATE alert_finding SET gd_archived = $2 WHERE finding_id = ANY($1::text[])', [
+          foldedFindingIds,
+          archived,
+        ]);
+      }
       await c.query(
         `UPDATE alert SET gd_archived = $2, gd_archived_at = CASE WHEN $2 THEN now() ELSE gd_archived_at END,
                 gd_sync_error = NULL, revision = revision + 1, updated_at = now()

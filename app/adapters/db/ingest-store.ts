@@ -27,7 +27,10 @@ import { guardDb } from './errors';
 // (0: off), $31 storm window (ms), $32 card job kind, $33 card job key, $34 digest job
 // kind, $35 digest close job kind, $36 close after (ms), $37 reply job kind, $38 reply
 // job key, $39 nudge kind, $40 nudge key, $41 nudge due, $42 extra jobs (JSON array),
-// $43 now by Kanshi's clock (silences expire by it, so tests can move time).
+// $43 now by Kanshi's clock (silences expire by it, so tests can move time), $44 whether
+// the finding may fold into another region's alert (IAM findings: same account, type
+// and resource, open, raised within a day). Two regions' findings arriving at the same
+// instant can still make two alerts: each statement sees only what was committed.
 //
 // Only a new alert is silenced, threaded or digested; an update keeps its delivery,
 // except that a silenced alert whose silence has ended gets its card.
@@ -41,6 +44,33 @@ WITH ev AS (
   RETURNING id
 ), fresh AS (
   SELECT EXISTS (SELECT 1 FROM ev) AND NOT EXISTS (SELECT 1 FROM alert WHERE finding_id = $2) AS yes
+), fold_target AS (
+  SELECT alert_id AS id FROM (
+    SELECT f.alert_id, 0 AS pri, f.created_at AS at FROM alert_finding f
+    WHERE f.finding_id = $2 AND EXISTS (SELECT 1 FROM ev)
+    UNION ALL
+    SELECT a.id, 1, a.created_at FROM alert a
+    WHERE $44::boolean AND (SELECT yes FROM fresh)
+      AND a.account_id = $7 AND a.finding_type = $6 AND a.resource_id = $23 AND a.region <> $8
+      AND a.state NOT IN ('archived', 'resolved') AND a.created_at > now() - interval '24 hours'
+  ) t
+  ORDER BY pri, at
+  LIMIT 1
+), fold_link AS (
+  INSERT INTO alert_finding (finding_id, alert_id, region, finding_updated_at)
+  SELECT $2, id, $8, $3 FROM fold_target
+  ON CONFLICT (finding_id) DO UPDATE SET
+    finding_updated_at = GREATEST(alert_finding.finding_updated_at, EXCLUDED.finding_updated_at)
+  RETURNING alert_id
+), folded AS (
+  UPDATE alert SET
+    regions = CASE WHEN $8 = ANY(regions) THEN regions
+                   ELSE array_append(CASE WHEN cardinality(regions) = 0 THEN ARRAY[region] ELSE regions END, $8) END,
+    last_seen = GREATEST(last_seen, $13),
+    revision = revision + 1,
+    updated_at = now()
+  WHERE id = (SELECT alert_id FROM fold_link)
+  RETURNING id, delivery, digest_id, channel_id, route_reason, COALESCE(card_channel_id, channel_id) AS lane
 ), ovr AS (
   SELECT channel_id FROM account_route WHERE account_id = $7
 ), dest AS (
@@ -103,6 +133,7 @@ WITH ev AS (
          dest.reason, $21, $22::jsonb, $23, decide.delivery,
          (SELECT id FROM sil), (SELECT id FROM dg), (SELECT alert_id FROM parent)
   FROM ev, dest, decide
+  WHERE NOT EXISTS (SELECT 1 FROM fold_target)
   ON CONFLICT (finding_id) DO UPDATE SET
     finding_type = EXCLUDED.finding_type,
     severity = EXCLUDED.severity,
@@ -129,15 +160,22 @@ WITH ev AS (
   WHERE alert.finding_updated_at < EXCLUDED.finding_updated_at
   RETURNING id, (xmax = 0) AS inserted, delivery, digest_id, parent_alert_id, channel_id, route_reason,
             COALESCE(card_channel_id, channel_id) AS lane
+), changed AS (
+  SELECT id, delivery, digest_id, channel_id, lane FROM al
+  UNION ALL
+  SELECT id, delivery, digest_id, channel_id, lane FROM folded
 ), card_job AS (
+  -- A folded finding re-renders its alert's card (keyed by the alert's own finding).
   INSERT INTO job (kind, key, lane, payload)
-  SELECT $32, $33, al.lane, jsonb_build_object('alertId', al.id) FROM al WHERE al.delivery = 'card'
+  SELECT $32, COALESCE((SELECT 'card:' || a.finding_id FROM alert a WHERE a.id = (SELECT id FROM folded)), $33),
+         c.lane, jsonb_build_object('alertId', c.id)
+  FROM changed c WHERE c.delivery = 'card'
   ${REARM_ON_CONFLICT}
   RETURNING id
 ), digest_job AS (
   INSERT INTO job (kind, key, lane, payload)
-  SELECT $34::text, 'digest:' || al.digest_id, al.channel_id, jsonb_build_object('digestId', al.digest_id::text)
-  FROM al WHERE al.delivery = 'digest' AND al.digest_id IS NOT NULL
+  SELECT $34::text, 'digest:' || c.digest_id, c.channel_id, jsonb_build_object('digestId', c.digest_id::text)
+  FROM changed c WHERE c.delivery = 'digest' AND c.digest_id IS NOT NULL
   ${REARM_ON_CONFLICT}
   RETURNING id
 ), digest_close AS (
@@ -179,12 +217,14 @@ WITH ev AS (
   RETURNING id
 )
 SELECT (SELECT count(*) FROM ev)::int AS event_inserted,
-       al.id::text AS alert_id, al.inserted, al.delivery, al.channel_id, al.route_reason,
+       COALESCE(al.id, f.id)::text AS alert_id, al.inserted, f.id IS NOT NULL AS folded,
+       COALESCE(al.delivery, f.delivery) AS delivery, COALESCE(al.channel_id, f.channel_id) AS channel_id,
+       COALESCE(al.route_reason, f.route_reason) AS route_reason,
        (SELECT count(*) FROM card_job)::int + (SELECT count(*) FROM digest_job)::int
          + (SELECT count(*) FROM digest_close)::int + (SELECT count(*) FROM reply_job)::int
          + (SELECT count(*) FROM hits)::int + (SELECT count(*) FROM sil_hit)::int
          + (SELECT count(*) FROM nudge)::int + (SELECT count(*) FROM extra)::int AS side_effects
-FROM (SELECT 1) one LEFT JOIN al ON true
+FROM (SELECT 1) one LEFT JOIN al ON true LEFT JOIN folded f ON true
 `;
 
 const COUNT_RULE_HITS = `
@@ -197,6 +237,7 @@ interface Row {
   event_inserted: number;
   alert_id: string | null;
   inserted: boolean | null;
+  folded: boolean;
   delivery: Delivery | null;
   channel_id: string | null;
   route_reason: string | null;
@@ -255,13 +296,14 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
           r.jobs.nudge?.runAt.toISOString() ?? null,
           JSON.stringify(r.jobs.extra),
           r.now.toISOString(),
+          r.foldable,
         ],
       }),
     );
     const row = res.rows[0];
     if (row?.alert_id && row.delivery && row.channel_id) {
       return {
-        status: row.inserted ? 'accepted' : 'updated',
+        status: row.folded ? 'folded' : row.inserted ? 'accepted' : 'updated',
         alertId: row.alert_id,
         delivery: row.delivery,
         channelId: row.channel_id,
@@ -272,7 +314,12 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
     // could conflict), so report it as it is.
     const existing = await guardDb(() =>
       this.pool.query<{ id: string; delivery: Delivery; channel_id: string; route_reason: string | null }>(
-        'SELECT id::text AS id, delivery, channel_id, route_reason FROM alert WHERE finding_id = $1',
+        // A folded finding's alert is found through alert_finding.
+        `SELECT id::text AS id, delivery, channel_id, route_reason FROM alert WHERE finding_id = $1
+         UNION ALL
+         SELECT a.id::text, a.delivery, a.channel_id, a.route_reason
+         FROM alert_finding f JOIN alert a ON a.id = f.alert_id WHERE f.finding_id = $1
+         LIMIT 1`,
         [f.id],
       ),
     );

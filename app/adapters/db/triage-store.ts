@@ -47,6 +47,7 @@ export function toSnapshot(a: Alert): AlertSnapshot {
     delivery: a.delivery as Delivery,
     digestId: a.digestId?.toString() ?? null,
     reviewCardTs: a.reviewCardTs,
+    regions: a.regions,
   };
 }
 

@@ -22,6 +22,8 @@ export interface CardInput {
   severityLabel?: SeverityLabel | undefined;
   /** Why the severity changed, e.g. "raised from High by rule prod-instances". */
   severityNote?: string | undefined;
+  /** The same IAM finding raised in these regions (folded into this alert). */
+  regions?: readonly string[] | undefined;
   /** Why the card is not in its account's channel, e.g. channel_not_found there. */
   fallbackNote?: string | undefined;
   /** State, who and when, and the buttons; absent on cards shown outside the channel (e.g. /alert show). */
@@ -119,7 +121,9 @@ export function buildFindingCard(input: CardInput): CardMessage {
     .join('\n');
   const fields = [
     field('Account', account),
-    field('Region', value(f.region, 40)),
+    input.regions && input.regions.length > 1
+      ? field(`Regions (${input.regions.length})`, value(input.regions.join(', '), 600))
+      : field('Region', value(f.region, 40)),
     field(
       'Severity',
       severity === f.severityLabel
