@@ -27,13 +27,21 @@ import {
   PROD_ACCOUNT,
   PROD_CHANNEL,
   SECURITY_CHANNEL,
-  signedSlackHeaders,
   startHarness,
 } from '../support/app-harness';
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { wrapFinding } from '../support/fixtures';
-import { ALICE, BOB, click, openedView, SECENG, type SlackUser, submit } from '../support/slack-interactions';
+import {
+  ALICE,
+  BOB,
+  click,
+  openedView,
+  SECENG,
+  type SlackUser,
+  slashCommand,
+  submit,
+} from '../support/slack-interactions';
 
 const orgs = mockClient(OrganizationsClient);
 const sts = mockClient(STSClient);
@@ -255,20 +263,7 @@ async function routeHistory(h: Harness, accountId: string) {
 
 /** Sends `/alert <text>` from a channel and returns the reply as JSON text. */
 async function alertCommand(h: Harness, text: string, user: SlackUser, channel: string): Promise<string> {
-  const hook = `response/${randomBytes(4).toString('hex')}`;
-  const body = new URLSearchParams({
-    command: '/alert',
-    text,
-    team_id: 'T0TEST',
-    channel_id: channel,
-    user_id: user.id,
-    user_name: user.name,
-    response_url: `${h.slack.apiUrl}${hook}`,
-    trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
-  }).toString();
-  const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/x-www-form-urlencoded'));
-  expect(res.status).toBe(200);
-  return JSON.stringify((await h.slack.waitFor(() => h.slack.callsTo(hook)[0])).args);
+  return (await slashCommand(h, text, user, channel)).json;
 }
 
 /** A CloudTrail "CreateAccountResult" record as EventBridge delivers it from the management account. */

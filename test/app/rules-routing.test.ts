@@ -20,18 +20,11 @@ import { systemClock } from '../../app/ports/clock';
 import type { Logger } from '../../app/ports/logger';
 import { FakePagerDuty } from '../fakes/fake-pagerduty';
 import type { FakeMessage } from '../fakes/fake-slack';
-import {
-  DEFAULT_CHANNEL,
-  type Harness,
-  PROD_ACCOUNT,
-  PROD_CHANNEL,
-  signedSlackHeaders,
-  startHarness,
-} from '../support/app-harness';
+import { DEFAULT_CHANNEL, type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
 import { alertRow, cardsFor } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
-import { SECENG, type SlackUser } from '../support/slack-interactions';
+import { SECENG, type SlackUser, slashCommand } from '../support/slack-interactions';
 
 // ─── The organization, behind aws-sdk-client-mock ───────────────────────────
 
@@ -191,21 +184,7 @@ async function jobsOf(h: Harness, alertId: string, kind: string): Promise<Array<
 
 /** Sends `/alert <text>` and returns Kanshi's answer. */
 async function alertCommand(h: Harness, text: string, user: SlackUser): Promise<string> {
-  const hook = `response/${randomBytes(4).toString('hex')}`;
-  const body = new URLSearchParams({
-    command: '/alert',
-    text,
-    team_id: 'T0TEST',
-    channel_id: PROD_CHANNEL,
-    user_id: user.id,
-    user_name: user.name,
-    response_url: `${h.slack.apiUrl}${hook}`,
-    trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
-  }).toString();
-  const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/x-www-form-urlencoded'));
-  expect(res.status).toBe(200);
-  const reply = await h.slack.waitFor(() => h.slack.callsTo(hook)[0]);
-  return String(reply.args.text ?? '');
+  return (await slashCommand(h, text, user, PROD_CHANNEL)).text;
 }
 
 const BASE_TYPE = 'UnauthorizedAccess:EC2/MaliciousIPCaller.Custom';

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Clock } from '../../app/ports/clock';
 import { ACTION_IDS, CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
-import { type Harness, PROD_ACCOUNT, PROD_CHANNEL, signedSlackHeaders, startHarness } from '../support/app-harness';
+import { type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { type Json, wrapFinding } from '../support/fixtures';
@@ -20,6 +20,7 @@ import {
   SECENG,
   type SlackUser,
   selectValue,
+  slashCommand,
   submit,
   textValue,
 } from '../support/slack-interactions';
@@ -71,22 +72,8 @@ async function changes(h: Harness, silenceId: string) {
 }
 
 /** Sends `/alert <text>` from a channel; returns the ephemeral reply Kanshi sent to the response_url. */
-async function alertCommand(h: Harness, text: string, user: SlackUser = ALICE, channel = PROD_CHANNEL) {
-  const hook = `response/${randomBytes(4).toString('hex')}`;
-  const body = new URLSearchParams({
-    command: '/alert',
-    text,
-    team_id: 'T0TEST',
-    channel_id: channel,
-    user_id: user.id,
-    user_name: user.name,
-    response_url: `${h.slack.apiUrl}${hook}`,
-    trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
-  }).toString();
-  const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/x-www-form-urlencoded'));
-  expect(res.status).toBe(200);
-  const call = await h.slack.waitFor(() => h.slack.callsTo(hook)[0]);
-  return { text: String(call.args.text ?? ''), json: JSON.stringify(call.args) };
+function alertCommand(h: Harness, text: string, user: SlackUser = ALICE, channel = PROD_CHANNEL) {
+  return slashCommand(h, text, user, channel);
 }
 
 /** Makes a silence with `/alert silence …` and returns its row, found by the short id in the reply. */

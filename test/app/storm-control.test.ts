@@ -5,7 +5,6 @@
  * finding type, which is edited in place and offers bulk triage.
  */
 
-import { randomBytes } from 'node:crypto';
 import { DIGEST_ACTION_IDS, DIGEST_CALLBACK_IDS, INPUT_IDS } from '../../app/slack/ids';
 import type { FakeMessage } from '../fakes/fake-slack';
 import {
@@ -14,13 +13,22 @@ import {
   PROD_ACCOUNT,
   PROD_CHANNEL,
   SECURITY_CHANNEL,
-  signedSlackHeaders,
   startHarness,
 } from '../support/app-harness';
 import { freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { type Json, wrapFinding } from '../support/fixtures';
-import { ALICE, BOB, click, openedView, SECENG, selectValue, submit, textValue } from '../support/slack-interactions';
+import {
+  ALICE,
+  BOB,
+  click,
+  openedView,
+  SECENG,
+  selectValue,
+  slashCommand,
+  submit,
+  textValue,
+} from '../support/slack-interactions';
 
 const TYPES = [
   'UnauthorizedAccess:EC2/MaliciousIPCaller.Custom',
@@ -134,23 +142,9 @@ function cardOf(h: Harness, channel: string, digestId: string): FakeMessage {
 
 const blocksOf = (m: FakeMessage) => JSON.stringify(m.blocks);
 
-/** Sends `/alert <text>` as a user from a channel; returns the reply posted to the response_url. */
+/** Sends `/alert <text>` as Alice from a channel; returns the reply posted to the response_url. */
 async function slash(h: Harness, text: string, channel = PROD_CHANNEL) {
-  const hook = `response/${randomBytes(4).toString('hex')}`;
-  const body = new URLSearchParams({
-    command: '/alert',
-    text,
-    team_id: 'T0TEST',
-    channel_id: channel,
-    user_id: ALICE.id,
-    user_name: ALICE.name,
-    response_url: `${h.slack.apiUrl}${hook}`,
-    trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
-  }).toString();
-  const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/x-www-form-urlencoded'));
-  expect(res.status).toBe(200);
-  const call = await h.slack.waitFor(() => h.slack.callsTo(hook)[0]);
-  return String(call.args.text ?? '');
+  return (await slashCommand(h, text, ALICE, channel)).text;
 }
 
 describe('storm control in a channel that gets thousands of findings', () => {

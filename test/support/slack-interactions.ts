@@ -93,3 +93,30 @@ export async function openedView(h: Harness, triggerId: string) {
   const call = await h.slack.waitFor(() => h.slack.callsTo('views.open').find((c) => c.args.trigger_id === triggerId));
   return call.args.view as { callback_id: string; private_metadata: string };
 }
+
+/**
+ * Sends a signed `/alert <text>` from `channel` as `user`; returns the reply
+ * Kanshi sent to the response_url (its text, and all of it as JSON).
+ */
+export async function slashCommand(
+  h: Harness,
+  text: string,
+  user: SlackUser,
+  channel: string,
+): Promise<{ text: string; json: string }> {
+  const hook = `response/${randomBytes(4).toString('hex')}`;
+  const body = new URLSearchParams({
+    command: '/alert',
+    text,
+    team_id: 'T0TEST',
+    channel_id: channel,
+    user_id: user.id,
+    user_name: user.name,
+    response_url: `${h.slack.apiUrl}${hook}`,
+    trigger_id: `trigger-${randomBytes(4).toString('hex')}`,
+  }).toString();
+  const res = await h.post('/slack/events', body, signedSlackHeaders(body, 'application/x-www-form-urlencoded'));
+  if (res.status !== 200) throw new Error(`/alert ${text} answered ${res.status}`);
+  const call = await h.slack.waitFor(() => h.slack.callsTo(hook)[0]);
+  return { text: String(call.args.text ?? ''), json: JSON.stringify(call.args) };
+}

@@ -103,24 +103,21 @@ export function registerTuningListeners(app: App, d: TuningListenerDeps): void {
     await ephemeral(respond, reply.kind === 'message' ? reply.text : 'Done.');
   });
 
-  app.action<BlockAction<ButtonAction>>(DIGEST_ACTION_IDS.list, async ({ ack, body, action, respond, client }) => {
-    await ack();
-    const id = digestIdValue.safeParse(action.value);
-    const view = id.success ? await d.digests.listModal(id.data) : undefined;
-    if (!view) return ephemeral(respond, 'That digest no longer exists.');
-    await client.views.open({ trigger_id: body.trigger_id, view: view as unknown as types.ModalView });
-  });
-
-  app.action<BlockAction<ButtonAction>>(
-    DIGEST_ACTION_IDS.archiveAll,
-    async ({ ack, body, action, respond, client }) => {
+  // Digest buttons that open a modal: parse the digest id, build the view, open it.
+  const digestModals: Array<[string, (id: string) => Promise<object | undefined>, string]> = [
+    [DIGEST_ACTION_IDS.list, (id) => d.digests.listModal(id), 'That digest no longer exists.'],
+    [DIGEST_ACTION_IDS.archiveAll, (id) => d.digests.archiveModal(id), 'That digest no longer exists.'],
+    [DIGEST_ACTION_IDS.rejectAll, (id) => d.digests.rejectModal(id), 'Nothing of this digest is waiting for review.'],
+  ];
+  for (const [actionId, build, gone] of digestModals) {
+    app.action<BlockAction<ButtonAction>>(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
       const id = digestIdValue.safeParse(action.value);
-      const view = id.success ? await d.digests.archiveModal(id.data) : undefined;
-      if (!view) return ephemeral(respond, 'That digest no longer exists.');
+      const view = id.success ? await build(id.data) : undefined;
+      if (!view) return ephemeral(respond, gone);
       await client.views.open({ trigger_id: body.trigger_id, view: view as unknown as types.ModalView });
-    },
-  );
+    });
+  }
 
   app.action<BlockAction<ButtonAction>>(DIGEST_ACTION_IDS.acknowledgeAll, async ({ ack, body, action, respond }) => {
     await ack();
@@ -159,14 +156,6 @@ export function registerTuningListeners(app: App, d: TuningListenerDeps): void {
     // Rights are checked per alert by triage (security engineers only), and a refusal is audited.
     await enqueueBulk(d, id.data, body, { action: 'approve' });
     await ephemeral(respond, 'Approving every archive of this digest waiting for review; the card updates when done.');
-  });
-
-  app.action<BlockAction<ButtonAction>>(DIGEST_ACTION_IDS.rejectAll, async ({ ack, body, action, respond, client }) => {
-    await ack();
-    const id = digestIdValue.safeParse(action.value);
-    const view = id.success ? await d.digests.rejectModal(id.data) : undefined;
-    if (!view) return ephemeral(respond, 'Nothing of this digest is waiting for review.');
-    await client.views.open({ trigger_id: body.trigger_id, view: view as unknown as types.ModalView });
   });
 
   app.view(DIGEST_CALLBACK_IDS.rejectAll, async ({ ack, body, view }) => {
