@@ -33,8 +33,12 @@ export interface AlertStats {
   timeToResolve: Durations;
   /** Archived alerts by archive reason category, most frequent first ('unspecified' when none was recorded). */
   archiveReasons: Array<{ category: string; count: number }>;
-  /** Alerts still open and never acknowledged, by account; top 10, most first. */
+  /** Alerts still open and never acknowledged (not counting suppressed or silenced ones), by account; top 10, most first. */
   unacknowledgedByAccount: Array<{ accountId: string; count: number }>;
+  /** How alerts reached Slack (card, digest, thread, silenced, suppressed); zeros omitted. */
+  byDelivery: Array<{ delivery: string; count: number }>;
+  /** Alerts suppressed by rules, by rule; top 5, most first. Suppressed is never dropped silently. */
+  suppressedByRule: Array<{ rule: string; count: number }>;
 }
 
 export interface StatsStore {

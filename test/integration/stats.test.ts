@@ -207,6 +207,8 @@ describe('PgStatsStore', () => {
         { accountId: B, count: 3 },
         { accountId: C, count: 2 },
       ],
+      byDelivery: [{ delivery: 'card', count: 18 }],
+      suppressedByRule: [],
     };
     expect(stats).toEqual(expected);
   });
@@ -241,6 +243,8 @@ describe('PgStatsStore', () => {
       timeToResolve: { count: 4, medianMs: 6_300_000, p90Ms: 12_240_000 },
       archiveReasons: [{ category: 'false_positive', count: 2 }],
       unacknowledgedByAccount: [],
+      byDelivery: [{ delivery: 'card', count: 8 }],
+      suppressedByRule: [],
     } satisfies AlertStats);
 
     const two = await store.stats({ since: SINCE, until: NOW, accountIds: [A, C] });
@@ -261,11 +265,58 @@ describe('PgStatsStore', () => {
       timeToResolve: { count: 0, medianMs: null, p90Ms: null },
       archiveReasons: [],
       unacknowledgedByAccount: [],
+      byDelivery: [],
+      suppressedByRule: [],
     });
     const longAgo = at(NOW, -30 * DAY);
     const later = at(NOW, -20 * DAY);
     expect(await store.stats({ since: longAgo, until: later })).toEqual(empty(longAgo, later));
     expect(await store.stats({ since: SINCE, until: NOW, accountIds: [] })).toEqual(empty(SINCE, NOW));
     expect(await store.stats({ since: SINCE, until: NOW, accountIds: ['999999999999'] })).toEqual(empty(SINCE, NOW));
+  });
+
+  it('counts suppressed, silenced and digested alerts by how they reached Slack, and leaves the muted out of "unacknowledged"', async () => {
+    // A window of its own, two days after the seeds.
+    const from = at(NOW, 2 * DAY);
+    const to = at(NOW, 3 * DAY);
+    const rows: Array<[string, string | null]> = [
+      ['suppressed', 'internal-scanner'],
+      ['suppressed', 'internal-scanner'],
+      ['suppressed', 'sandbox-noise'],
+      ['silenced', null],
+      ['digest', null],
+      ['card', null],
+    ];
+    let n = 0;
+    for (const [delivery, rule] of rows) {
+      n += 1;
+      await db.pool.query(
+        `INSERT INTO alert (finding_id, source, finding_type, account_id, region, severity, severity_label, title,
+           finding_updated_at, count, is_sample, finding, channel_id, state, created_at, delivery, rule_outcome)
+         VALUES ($1, 'aws.guardduty', 'Recon:EC2/Portscan', $2, 'us-east-1', 5, 'Medium', 'A finding', $3, 1, false,
+           '{}'::jsonb, 'C0TEST', 'open', $3, $4, $5::jsonb)`,
+        [
+          `muted-${n}`,
+          C,
+          at(from, n * MIN),
+          delivery,
+          rule ? JSON.stringify({ suppressed: { rule, reason: 'known' } }) : null,
+        ],
+      );
+    }
+    const stats = await store.stats({ since: from, until: to });
+    expect(stats.total).toBe(6);
+    expect(stats.byDelivery).toEqual([
+      { delivery: 'card', count: 1 },
+      { delivery: 'digest', count: 1 },
+      { delivery: 'silenced', count: 1 },
+      { delivery: 'suppressed', count: 3 },
+    ]);
+    expect(stats.suppressedByRule).toEqual([
+      { rule: 'internal-scanner', count: 2 },
+      { rule: 'sandbox-noise', count: 1 },
+    ]);
+    // The card and the digested alert wait for someone; the muted four do not.
+    expect(stats.unacknowledgedByAccount).toEqual([{ accountId: C, count: 2 }]);
   });
 });

@@ -40,6 +40,11 @@ function stats(overrides: Partial<AlertStats> = {}): AlertStats {
       { accountId: '222222222222', count: 3 },
       { accountId: '333333333333', count: 2 },
     ],
+    byDelivery: [
+      { delivery: 'card', count: 14 },
+      { delivery: 'suppressed', count: 4 },
+    ],
+    suppressedByRule: [{ rule: 'internal-scanner', count: 4 }],
     ...overrides,
   };
 }
@@ -94,6 +99,9 @@ describe('statsBlocks', () => {
     expect(lines).toContain('Recon:EC2/PortProbeUnprotectedPort: 5');
     expect(lines).toContain('Backdoor:EC2/C&amp;CActivity.B: 3');
     expect(lines).toContain('222222222222: 3');
+    expect(lines).toContain('own card: 14');
+    expect(lines).toContain('suppressed by a rule: 4');
+    expect(lines).toContain('internal-scanner: 4');
     expectWithinLimits(blocks);
   });
 

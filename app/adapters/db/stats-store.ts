@@ -4,6 +4,7 @@ import { ALERT_STATES } from '../../domain/triage';
 import type { AlertStats, Durations, StatsQuery, StatsStore } from '../../ports/stats-store';
 
 const SEVERITY_ORDER = ['Critical', 'High', 'Medium', 'Low', 'Info'];
+const DELIVERIES = ['card', 'digest', 'thread', 'silenced', 'suppressed'];
 
 /** Milliseconds as a float8 expression, for percentile_cont. */
 const ms = (end: string) => `extract(epoch FROM ${end} - created_at)::float8 * 1000`;
@@ -32,7 +33,7 @@ function statsSql(byAccount: boolean): string {
 WITH w AS (
   SELECT * FROM alert
   WHERE created_at >= $1 AND created_at < $2 AND NOT is_sample
-  ${byAccount ? 'AND account_id = ANY($5::text[])' : ''}
+  ${byAccount ? 'AND account_id = ANY($5::text[])' : 'AND $5::text[] IS NULL'}
 )
 SELECT
   (SELECT count(*)::int FROM w) AS total,
@@ -42,7 +43,9 @@ SELECT
   ${durations('acknowledged_at', 'acknowledged_at IS NOT NULL')} AS time_to_acknowledge,
   ${durations('disposed_at', "state IN ('resolved', 'archived') AND disposed_at IS NOT NULL")} AS time_to_resolve,
   ${counted('category', "COALESCE(state_reason_category, 'unspecified')", "w WHERE state = 'archived'", 'n DESC, k COLLATE "C"')} AS archive_reasons,
-  ${counted('accountId', 'account_id', "w WHERE state = 'open' AND acknowledged_at IS NULL", 'n DESC, k COLLATE "C"', 'LIMIT 10')} AS unacknowledged_by_account`;
+  ${counted('accountId', 'account_id', "w WHERE state = 'open' AND acknowledged_at IS NULL AND delivery NOT IN ('suppressed', 'silenced')", 'n DESC, k COLLATE "C"', 'LIMIT 10')} AS unacknowledged_by_account,
+  ${counted('delivery', 'delivery', 'w', 'array_position($6::text[], k) NULLS LAST, k COLLATE "C"')} AS by_delivery,
+  ${counted('rule', "rule_outcome->'suppressed'->>'rule'", "w WHERE delivery = 'suppressed'", 'n DESC, k COLLATE "C"', 'LIMIT 5')} AS suppressed_by_rule`;
 }
 
 interface StatsRow {
@@ -54,14 +57,15 @@ interface StatsRow {
   time_to_resolve: Durations;
   archive_reasons: Array<{ category: string; count: number }>;
   unacknowledged_by_account: Array<{ accountId: string; count: number }>;
+  by_delivery: Array<{ delivery: string; count: number }>;
+  suppressed_by_rule: Array<{ rule: string; count: number }>;
 }
 
 export class PgStatsStore implements StatsStore {
   constructor(private readonly pool: Pool) {}
 
   async stats(q: StatsQuery): Promise<AlertStats> {
-    const params: unknown[] = [q.since, q.until, SEVERITY_ORDER, ALERT_STATES];
-    if (q.accountIds) params.push(q.accountIds);
+    const params: unknown[] = [q.since, q.until, SEVERITY_ORDER, ALERT_STATES, q.accountIds ?? null, DELIVERIES];
     const res = await this.pool.query<StatsRow>(statsSql(q.accountIds !== undefined), params);
     const row = res.rows[0];
     if (!row) throw new Error('stats query returned no row');
@@ -76,6 +80,8 @@ export class PgStatsStore implements StatsStore {
       timeToResolve: row.time_to_resolve,
       archiveReasons: row.archive_reasons,
       unacknowledgedByAccount: row.unacknowledged_by_account,
+      byDelivery: row.by_delivery,
+      suppressedByRule: row.suppressed_by_rule,
     };
   }
 }

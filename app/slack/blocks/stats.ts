@@ -120,6 +120,14 @@ export function statsBlocks(s: AlertStats, scope: string): SlackBlock[] {
           'Unacknowledged, by account',
           s.unacknowledgedByAccount.map((x) => `${escapeAndFit(x.accountId, VALUE_MAX)}: ${x.count}`),
         ),
+        listField(
+          'How they reached Slack',
+          s.byDelivery.map((x) => `${DELIVERY_NAME[x.delivery] ?? escapeAndFit(x.delivery, VALUE_MAX)}: ${x.count}`),
+        ),
+        listField(
+          'Suppressed, by rule',
+          s.suppressedByRule.map((x) => `${escapeAndFit(x.rule, VALUE_MAX)}: ${x.count}`),
+        ),
       ],
     },
   );
@@ -127,6 +135,14 @@ export function statsBlocks(s: AlertStats, scope: string): SlackBlock[] {
 }
 
 /** The notification fallback: one paragraph. Slack parses it as mrkdwn too, so values are escaped. */
+const DELIVERY_NAME: Record<string, string> = {
+  card: 'own card',
+  digest: 'in a storm digest',
+  thread: 'threaded (first only)',
+  silenced: 'silenced',
+  suppressed: 'suppressed by a rule',
+};
+
 export function statsText(s: AlertStats, scope: string): string {
   const head = `Alert statistics for ${escapeAndFit(scope, 200)}, ${periodLabel(s.since, s.until)}`;
   if (s.total === 0) return `${head}: no alerts.`;
