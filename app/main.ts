@@ -10,13 +10,14 @@ import { migrate } from './adapters/db/migrate';
 import { loadRunbookLibrary } from './adapters/fs/runbook-files';
 import { buildApp } from './build-app';
 import { AccountsFileError, loadAccountsFile } from './config/accounts-file';
-import { type Config, ConfigError, loadConfigFromProcess } from './config/env';
+import { type Config, ConfigError, loadConfigFromProcess, loadSandboxRequest } from './config/env';
 import { loadOuRoutesFile, OuRoutesFileError } from './config/ou-routes-file';
 import { RulesSource } from './config/rules-file';
-import { RoutingTable } from './domain/routing';
+import { type AccountRoute, RoutingTable } from './domain/routing';
 import { RulesError } from './domain/rules';
 import { RunbookError, type RunbookLibrary } from './domain/runbooks';
 import { createLogger } from './logging';
+import { attachSandbox, type LocalWorkspace, startLocalWorkspace } from './sandbox/start';
 import { escapeMrkdwn } from './slack/blocks/mrkdwn';
 
 const ROOT = resolve(__dirname, '..', '..');
@@ -29,10 +30,21 @@ async function main(): Promise<void> {
   let routing: RoutingTable;
   let runbooks: RunbookLibrary;
   let rules: RulesSource;
+  let workspace: LocalWorkspace | undefined;
+  let accounts: AccountRoute[] = [];
   try {
-    config = loadConfigFromProcess();
+    const sandbox = loadSandboxRequest();
+    if (sandbox.enabled && sandbox.realSlackConfigured) {
+      process.stderr.write(
+        'kanshi: the sandbox (SANDBOX=1, npm run demo) is a development tool and refuses to run with real Slack credentials; unset SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET, or run npm start\n',
+      );
+      process.exit(1);
+    }
+    if (sandbox.enabled) workspace = await startLocalWorkspace(sandbox.port, sandbox.given);
+    config = loadConfigFromProcess(workspace?.env);
+    accounts = loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE));
     routing = new RoutingTable(
-      loadAccountsFile(resolve(ROOT, config.ACCOUNTS_FILE)),
+      accounts,
       config.DEFAULT_CHANNEL_ID,
       // The shipped default path may be absent (no OU routes); a path someone set must exist.
       loadOuRoutesFile(resolve(ROOT, config.OU_ROUTES_FILE), { optional: config.OU_ROUTES_FILE === DEFAULT_OU_ROUTES }),
@@ -88,7 +100,20 @@ async function main(): Promise<void> {
     migrationsDir: MIGRATIONS_DIR,
     rules: () => rules.current(),
   });
-  await app.start(config.PORT);
+  const { port } = await app.start(config.PORT);
+  if (workspace) {
+    attachSandbox({
+      workspace,
+      kanshiPort: port,
+      accounts,
+      defaultChannelId: config.DEFAULT_CHANNEL_ID,
+      securityChannelId: config.SECURITY_CHANNEL_ID,
+      root: ROOT,
+      logger: logger.child({ component: 'sandbox' }),
+    });
+    logger.info({ url: workspace.url }, 'sandbox ready');
+    process.stdout.write(`\nKanshi sandbox: open ${workspace.url}\n\n`);
+  }
 
   // Rules reload on SIGHUP or when the file changes. A bad file keeps the
   // rules in force, and says why in the log and in the security channel.
@@ -123,6 +148,7 @@ async function main(): Promise<void> {
     await app.stop();
     await db.close();
     await embedded?.stop();
+    await workspace?.slack.stop();
     logger.info({}, 'stopped');
     process.exit(0);
   };

@@ -148,8 +148,33 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
 }
 
 /** The process environment, parsed. The only place Kanshi reads process.env. */
-export function loadConfigFromProcess(): Config {
-  return loadConfig(process.env);
+export function loadConfigFromProcess(overrides: Record<string, string> = {}): Config {
+  return loadConfig({ ...process.env, ...overrides });
+}
+
+export interface SandboxRequest {
+  /** SANDBOX=1 (npm run demo): run against a local Slack workspace with a web page. */
+  enabled: boolean;
+  /** SANDBOX_PORT: where the local Slack and the sandbox page listen. */
+  port: number;
+  /** Real Slack credentials are configured: the sandbox refuses to run beside them. */
+  realSlackConfigured: boolean;
+  /** The environment as set, for the sandbox to keep people's own choices. */
+  given: Record<string, string | undefined>;
+}
+
+export function loadSandboxRequest(): SandboxRequest {
+  const env = process.env;
+  const port = Number(env.SANDBOX_PORT ?? '3001');
+  if (env.SANDBOX === '1' && !(Number.isInteger(port) && port >= 0 && port <= 65535)) {
+    throw new ConfigError(['SANDBOX_PORT must be a port number']);
+  }
+  return {
+    enabled: env.SANDBOX === '1',
+    port,
+    realSlackConfigured: Boolean(env.SLACK_BOT_TOKEN || env.SLACK_SIGNING_SECRET),
+    given: { ...env },
+  };
 }
 
 /** Just the database variables, for tools such as `npm run db:migrate`. */

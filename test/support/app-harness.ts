@@ -4,7 +4,6 @@
  * SLACK_API_URL at a recording fake.
  */
 
-import { createHmac } from 'node:crypto';
 import { resolve } from 'node:path';
 import { Writable } from 'node:stream';
 import { parse as parseYaml } from 'yaml';
@@ -19,6 +18,7 @@ import { compileRules } from '../../app/domain/rules';
 import { createLogger } from '../../app/logging';
 import type { Clock } from '../../app/ports/clock';
 import type { OrgDirectory } from '../../app/ports/org-directory';
+import { slackSignature as sign } from '../../app/sandbox/slack-requests';
 import { FakeSlack } from '../fakes/fake-slack';
 import { createTestDb, type TestDb } from './test-db';
 
@@ -169,7 +169,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
 
 /** Signs a Slack request the way Slack does (v0 HMAC-SHA256 over `v0:ts:body`). */
 export function slackSignature(body: string, timestamp: number, secret = SIGNING_SECRET): string {
-  return `v0=${createHmac('sha256', secret).update(`v0:${timestamp}:${body}`).digest('hex')}`;
+  return sign(body, timestamp, secret);
 }
 
 export function signedSlackHeaders(body: string, contentType: string, at = Math.floor(Date.now() / 1000)) {
