@@ -347,6 +347,11 @@ export class LocalSlack {
     this.fallback = handler;
   }
 
+  /** Every channel something was posted in. */
+  channelIds(): string[] {
+    return [...this.channelMessages.keys()];
+  }
+
   /** Closes a modal (the user pressed Cancel, or a submission was accepted). */
   closeView(id: string): boolean {
     const closed = this.viewMap.delete(id);

@@ -110,7 +110,15 @@ export class Sandbox {
   state(userId: string): unknown {
     const { slack } = this.o;
     const messages: Record<string, unknown[]> = {};
-    for (const c of this.o.channels) {
+    // Channels named in config, then any other channel Kanshi posted in (e.g. a rule's route).
+    const channels = [
+      ...this.o.channels,
+      ...slack
+        .channelIds()
+        .filter((id) => !this.o.channels.some((c) => c.id === id))
+        .map((id) => ({ id, name: id.toLowerCase() })),
+    ];
+    for (const c of channels) {
       messages[c.id] = slack.messages(c.id).map((m) => ({
         ts: m.ts,
         text: m.text,
@@ -140,7 +148,7 @@ export class Sandbox {
     return {
       version: slack.version,
       users: this.o.users.map((u) => ({ id: u.id, name: u.label })),
-      channels: this.o.channels,
+      channels,
       messages,
       ephemerals,
       views,
