@@ -158,4 +158,42 @@ describe('Kanshi as a process', () => {
       expect(await run.exited).toBe(0);
     }
   }, 60_000);
+
+  it('refuses the sandbox when real Slack credentials are configured', async () => {
+    writeFileSync(env.RULES_FILE as string, 'rules: []\n');
+    const run = start({ ...env, SANDBOX: '1', SANDBOX_PORT: '0' });
+    expect(await run.exited).toBe(1);
+    expect(run.out()).toContain('refuses to run with real Slack credentials');
+  }, 30_000);
+
+  it('runs the sandbox with SANDBOX=1: the page, its local Slack, and Kanshi carding the replayed samples', async () => {
+    writeFileSync(env.RULES_FILE as string, 'rules: []\n');
+    const { SLACK_BOT_TOKEN: _t, SLACK_SIGNING_SECRET: _s, SLACK_API_URL: _u, ...rest } = env;
+    const run = start({ ...rest, SANDBOX: '1', SANDBOX_PORT: '0' });
+    try {
+      const page = await eventually(async () => /Kanshi sandbox: open (http:\S+)/.exec(run.out())?.[1], 20_000);
+      const html = await fetch(page);
+      expect(html.status).toBe(200);
+      expect(await html.text()).toContain('/sandbox/app.js');
+      const api = page.replace(/\/sandbox$/, '/sandbox/api');
+      const replay = (await (await fetch(`${api}/replay`, { method: 'POST', body: '{}' })).json()) as {
+        results: Array<{ status: number }>;
+      };
+      expect(replay.results.length).toBeGreaterThan(0);
+      expect(replay.results.every((r) => r.status === 202)).toBe(true);
+      const cards = await eventually(async () => {
+        const state = (await (await fetch(`${api}/state?user=U0OWNER001`)).json()) as {
+          messages: Record<string, Array<{ blocks: unknown }>>;
+        };
+        const n = Object.values(state.messages)
+          .flat()
+          .filter((m) => JSON.stringify(m.blocks).includes('kanshi_card_header')).length;
+        return n === replay.results.length && n;
+      }, 20_000);
+      expect(cards).toBe(replay.results.length);
+    } finally {
+      run.child.kill('SIGTERM');
+      expect(await run.exited).toBe(0);
+    }
+  }, 60_000);
 });
