@@ -35,6 +35,7 @@ import { type AccountRoute, RoutingTable } from '../app/domain/routing';
 import { createLogger } from '../app/logging';
 import { FakeSlack } from '../test/fakes/fake-slack';
 import type { Json } from '../test/support/fixtures';
+import { type InteractionResult, runInteractions, type StormResult, stormOutcome } from './phases';
 import { eventFactory, type LoadSpec, type PhaseSummary, runLoadInWorker, type Sample, summarise } from './support';
 
 /** EventBridge API destinations default to 300 invocations per second. */
@@ -43,6 +44,10 @@ const ACCOUNT_COUNT = 20;
 const MAX_SOCKETS = 64;
 const BOT_TOKEN = 'xoxb-bench-token';
 const DEFAULT_CHANNEL = 'C0BENCHDEF1';
+const SIGNING_SECRET = 'bench-signing-secret';
+/** The storm's account and channel, apart from the 20 others. */
+const STORM_ACCOUNT = '999900000001';
+const STORM_CHANNEL = 'C0BENCHSTORM';
 const FIXTURE = 'guardduty/aws-samples-amazon-guardduty-automated-response-sample.ndjson';
 
 /** The repository root: the nearest directory above this file holding package.json (works from dist/ too). */
@@ -70,12 +75,26 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
-function readSettings(): { seconds: number; concurrency: number; runWorker: boolean } {
+interface Settings {
+  seconds: number;
+  concurrency: number;
+  runWorker: boolean;
+  stormFindings: number;
+  stormSeconds: number;
+  interactionsPerS: number;
+}
+
+/** BENCH_SHORT=1 is the short form CI runs: a few seconds per phase and a 1,000-finding storm. */
+function readSettings(): Settings {
+  const short = process.env.BENCH_SHORT === '1';
   try {
     return {
-      seconds: intEnv('BENCH_SECONDS', 20, 1, 600),
+      seconds: intEnv('BENCH_SECONDS', short ? 3 : 20, 1, 600),
       concurrency: intEnv('BENCH_CONCURRENCY', 32, 1, 1024),
       runWorker: intEnv('BENCH_WORKER', 1, 0, 1) === 1,
+      stormFindings: intEnv('BENCH_STORM_FINDINGS', short ? 1000 : 10_000, 0, 1_000_000),
+      stormSeconds: intEnv('BENCH_STORM_SECONDS', short ? 10 : 60, 1, 3600),
+      interactionsPerS: intEnv('BENCH_INTERACTIONS_PER_S', 20, 1, 1000),
     };
   } catch (err) {
     log((err as Error).message);
@@ -256,7 +275,7 @@ function table(rows: readonly PhaseRow[]): string {
 // ---------------------------------------------------------------------------
 
 async function main(): Promise<void> {
-  const { seconds, concurrency, runWorker } = SETTINGS;
+  const { seconds, concurrency, runWorker, stormFindings, stormSeconds, interactionsPerS } = SETTINGS;
   const startedAt = new Date();
 
   // Peak RSS of the whole process (app, worker thread, pg clients); sampled
@@ -281,7 +300,7 @@ async function main(): Promise<void> {
     ...Object.fromEntries(tunables.map((k) => [k, process.env[k]])),
     DATABASE_URL: server.url,
     SLACK_BOT_TOKEN: BOT_TOKEN,
-    SLACK_SIGNING_SECRET: 'bench-signing-secret',
+    SLACK_SIGNING_SECRET: SIGNING_SECRET,
     SLACK_API_URL: slack.apiUrl,
     INGEST_API_KEY: apiKey,
     DEFAULT_CHANNEL_ID: DEFAULT_CHANNEL,
@@ -299,11 +318,16 @@ async function main(): Promise<void> {
   // 20 member accounts, each with its own channel, so cards spread over
   // 20 Slack lanes as in an organization.
   const accounts = Array.from({ length: ACCOUNT_COUNT }, (_, i) => String(100000000000 + i * 7919));
-  const routes: AccountRoute[] = accounts.map((accountId, i) => ({
-    accountId,
-    channelId: `C0BENCH${String(i).padStart(4, '0')}`,
-    enabled: true,
-  }));
+  const routes: AccountRoute[] = [
+    ...accounts.map((accountId, i) => ({
+      accountId,
+      channelId: `C0BENCH${String(i).padStart(4, '0')}`,
+      enabled: true,
+    })),
+    { accountId: STORM_ACCOUNT, channelId: STORM_CHANNEL, enabled: true },
+  ];
+  // Slack allows about one message per second per channel; so does the local Slack here (429 beyond it).
+  slack.enforcePostRate({ perChannelPerSecond: 1 });
   const app: KanshiApp = buildApp({
     config,
     db,
@@ -326,12 +350,12 @@ async function main(): Promise<void> {
   const firstLine = readFileSync(join(FIXTURES_DIR, FIXTURE), 'utf8').split('\n')[0] ?? '';
   const baseFinding = JSON.parse(firstLine) as Json;
   const sampleBody = eventFactory(baseFinding, accounts)().body;
-  const job = (spec: LoadSpec) => ({
+  const job = (spec: LoadSpec, forAccounts: string[] = accounts) => ({
     spec,
     port,
     apiKey,
     baseFinding,
-    accounts,
+    accounts: forAccounts,
     maxSockets: MAX_SOCKETS,
   });
   // Bound: the phase itself, the last requests' timeout, and slack.
@@ -344,11 +368,11 @@ async function main(): Promise<void> {
   const LOOP_RESOLUTION_MS = 10;
   const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
-  const run = async (spec: LoadSpec, timeoutMs: number): Promise<PhaseSummary> => {
+  const run = async (spec: LoadSpec, timeoutMs: number, forAccounts?: string[]): Promise<PhaseSummary> => {
     loop.reset();
     loop.enable();
     try {
-      const r = await runLoadInWorker(job(spec), timeoutMs);
+      const r = await runLoadInWorker(job(spec, forAccounts), timeoutMs);
       for (const id of r.acceptedIds) accepted.add(id);
       return { ...r.summary, loopDelayP99Ms: lagMs(loop.percentile(99)), loopDelayMaxMs: lagMs(loop.max) };
     } finally {
@@ -356,12 +380,58 @@ async function main(): Promise<void> {
     }
   };
 
+  // Phase E first, on a quiet app: a storm's drain time must not include
+  // other channels' backlog (the worker's concurrency is shared).
+  let storm: StormResult | undefined;
+  if (stormFindings > 0) {
+    log(`phase E: storm, ${stormFindings} findings for one channel within ${stormSeconds} s`);
+    const stormStart = performance.now();
+    const stormStartEpoch = Date.now();
+    await run(
+      { mode: 'open', ratePerS: stormFindings / stormSeconds, seconds: stormSeconds },
+      phaseTimeoutMs(stormSeconds),
+      [STORM_ACCOUNT],
+    );
+    storm = await stormOutcome({
+      pool: db.pool,
+      slack,
+      channelId: STORM_CHANNEL,
+      accountId: STORM_ACCOUNT,
+      findings: stormFindings,
+      windowSeconds: stormSeconds,
+      startedAt: stormStart,
+      startedAtEpochMs: stormStartEpoch,
+      limitMs: (stormSeconds + 180) * 1000,
+    });
+  }
+
   // Warm-up (not reported): JIT, the app's pool connections, prepared statements.
   log('warm-up (2 s)');
   await run({ mode: 'closed', concurrency: 8, seconds: 2 }, phaseTimeoutMs(2));
 
-  log(`phase A: paced, open loop at ${PACED_RATE_PER_S}/s for ${seconds} s`);
-  const paced = await run({ mode: 'open', ratePerS: PACED_RATE_PER_S, seconds }, phaseTimeoutMs(seconds));
+  // Phase D rides on phase A: Slack's requests arrive while ingest runs at 300/s.
+  const openAlerts = await db.pool.query<{ id: string }>(
+    `SELECT id::text FROM alert WHERE state = 'open' AND delivery = 'card' AND account_id <> $1 LIMIT 10000`,
+    [STORM_ACCOUNT],
+  );
+  log(
+    `phase A: paced, open loop at ${PACED_RATE_PER_S}/s for ${seconds} s, with phase D: ${interactionsPerS} interactions/s`,
+  );
+  const peakBeforeA = peakRss;
+  peakRss = process.memoryUsage().rss;
+  const [paced, interactions] = await Promise.all([
+    run({ mode: 'open', ratePerS: PACED_RATE_PER_S, seconds }, phaseTimeoutMs(seconds)),
+    runInteractions({
+      port,
+      slack,
+      signingSecret: SIGNING_SECRET,
+      channelId: 'C0BENCH0000',
+      alertIds: openAlerts.rows.map((r) => r.id),
+      perSecond: interactionsPerS,
+      seconds,
+    }),
+  ]);
+  const peakRssAD = Math.max(peakRss, process.memoryUsage().rss);
   log(`phase B: saturation, closed loop with ${concurrency} senders for ${seconds} s`);
   const saturation = await run({ mode: 'closed', concurrency, seconds }, phaseTimeoutMs(seconds));
   const cardsPosted = slack.callsTo('chat.postMessage').length;
@@ -451,7 +521,9 @@ async function main(): Promise<void> {
     runWorker
       ? `cards posted to FakeSlack during A+B: ${cardsPosted} (paced at ${config.SLACK_CHANNEL_INTERVAL_MS} ms per channel)`
       : 'card worker off (BENCH_WORKER=0)',
-    `peak RSS: ${fmt(peakRss / 2 ** 20)} MiB`,
+    ...interactionLines(interactions),
+    ...stormLines(storm),
+    `peak RSS: ${fmt(Math.max(peakBeforeA, peakRss) / 2 ** 20)} MiB over the run; during A+D (ingest at 300/s with interactions) ${fmt(peakRssAD / 2 ** 20)} MiB`,
   ];
   process.stdout.write(`${out.join('\n')}\n`);
 
@@ -465,11 +537,34 @@ async function main(): Promise<void> {
     saturationOverBaseline: ratio,
     verification,
     cardsPosted,
-    peakRssBytes: peakRss,
+    interactions,
+    storm,
+    peakRssBytes: Math.max(peakBeforeA, peakRss),
+    peakRssDuringPacedAndInteractionsBytes: peakRssAD,
   };
   writeFileSync(file, `${JSON.stringify(results, null, 2)}\n`);
   process.stdout.write(`results: ${file}\n`);
   if (!verification.ok) process.exitCode = 1;
+  if (storm && storm.alertsStored !== storm.findings) process.exitCode = 1;
+}
+
+function interactionLines(r: InteractionResult): string[] {
+  const line = (name: string, s: PhaseSummary) =>
+    `${name}: ${s.requests} sent, p50 ${fmt(s.p50Ms)} / p99 ${fmt(s.p99Ms)} / max ${fmt(s.maxMs)} ms, non-2xx ${s.nonOk}`;
+  return [
+    'phase D, interactions during A (time to ack):',
+    `  ${line('button clicks (Acknowledge)', r.clicks)}`,
+    `  ${line('slash commands (/alert list)', r.commands)}`,
+  ];
+}
+
+function stormLines(s: StormResult | undefined): string[] {
+  if (!s) return ['phase E (storm): skipped (BENCH_STORM_FINDINGS=0)'];
+  return [
+    `phase E, storm: ${s.findings} findings for one channel within ${s.windowSeconds} s (Slack: 1 message/s per channel):`,
+    `  messages posted to the channel within the ${s.windowSeconds} s: ${s.messagesInWindow} (429s: ${s.refusedInWindow}); until drained: ${s.messagesTotal}`,
+    `  drained after ${s.drainSeconds === undefined ? 'NOT within the limit' : `${fmt(s.drainSeconds)} s`}; alerts stored: ${s.alertsStored} of ${s.findings} ${JSON.stringify(s.byDelivery)}`,
+  ];
 }
 
 // Everything is bounded: the phases, the worker threads, each cleanup, and

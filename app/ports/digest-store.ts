@@ -1,9 +1,7 @@
 import type { DigestMember, DigestView } from '../slack/blocks/digest';
 
 export type StoredDigest = Omit<DigestView, 'threshold' | 'windowMinutes'> & {
-  revision: number;
   cardTs: string | null;
-  cardRevision: number;
   cardPostStartedAt: Date | null;
 };
 
@@ -13,8 +11,7 @@ export interface DigestStore {
   members(digestId: string, limit: number): Promise<DigestMember[]>;
   beginPost(digestId: string): Promise<void>;
   clearPostStarted(digestId: string): Promise<void>;
-  recordPosted(digestId: string, ts: string, revision: number): Promise<void>;
-  recordUpdated(digestId: string, revision: number): Promise<void>;
+  recordPosted(digestId: string, ts: string): Promise<void>;
   /** Closes the digest if no alert joined it for `quietMs`; otherwise says when it will have been quiet that long. */
   closeIfQuiet(digestId: string, quietMs: number): Promise<{ closed: true } | { closed: false; quietAt: Date }>;
 }

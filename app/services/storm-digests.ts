@@ -90,12 +90,10 @@ export class StormDigests {
     const card = buildDigestCard(this.withConfig(d), this.deps.clock.now());
     const metadataId = card.metadata.event_payload.alert_id;
     if (d.cardTs) {
-      // No revision check: the job is armed only when something changed (a new
-      // alert bumps the revision, a triage action on a member does not), and
-      // re-arms while it waits coalesce into one edit.
+      // The job is armed only when something changed (an alert joined, one was
+      // triaged, the digest closed); re-arms while it waits coalesce into one edit.
       const res = await pacedWrite(this.deps, d.channelId, () => slack.updateCard(d.channelId, d.cardTs ?? '', card));
       if (!res.ok) return res.outcome;
-      await store.recordUpdated(digestId, d.revision);
       return { kind: 'done' };
     }
     if (d.cardPostStartedAt) {
@@ -103,7 +101,7 @@ export class StormDigests {
       const found = await slack.findCard(d.channelId, metadataId, d.cardPostStartedAt);
       if (!found.ok) return { kind: 'retry', error: found.failure.error };
       if (found.value) {
-        await store.recordPosted(digestId, found.value, 0);
+        await store.recordPosted(digestId, found.value);
         return this.sync(digestId);
       }
     }
@@ -116,7 +114,7 @@ export class StormDigests {
       }
       return res.outcome;
     }
-    await store.recordPosted(digestId, res.value.ts, d.revision);
+    await store.recordPosted(digestId, res.value.ts);
     logger.info({ digestId, channel: d.channelId, ts: res.value.ts, alerts: d.total }, 'storm digest posted');
     return { kind: 'done' };
   }

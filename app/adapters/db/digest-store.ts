@@ -5,8 +5,8 @@ import type { DigestReview, DigestReviewStore, DigestStore, StoredDigest } from 
 import type { DigestMember } from '../../slack/blocks/digest';
 
 const LOAD = `
-SELECT d.id::text, d.channel_id, d.finding_type, d.opened_at, d.last_alert_at, d.closed_at, d.revision,
-       d.card_ts, d.card_revision, d.card_post_started_at,
+SELECT d.id::text, d.channel_id, d.finding_type, d.opened_at, COALESCE(max(a.created_at), d.opened_at) AS last_alert_at,
+       d.closed_at, d.card_ts, d.card_post_started_at,
        count(a.id)::int AS total,
        count(DISTINCT a.resource_id)::int AS resources,
        (array_agg(a.finding->'resource'->>'type' ORDER BY a.created_at DESC))[1] AS resource_type,
@@ -28,9 +28,7 @@ interface Row {
   opened_at: Date;
   last_alert_at: Date;
   closed_at: Date | null;
-  revision: number;
   card_ts: string | null;
-  card_revision: number;
   card_post_started_at: Date | null;
   total: number;
   resources: number;
@@ -60,9 +58,7 @@ export class PgDigestStore implements DigestStore, DigestReviewStore {
       resourceType: r.resource_type ?? 'Unknown',
       highest: HIGHEST[r.highest ?? 1] ?? 'Info',
       states: Object.fromEntries(states.rows.map((s) => [s.state, s.n])),
-      revision: r.revision,
       cardTs: r.card_ts,
-      cardRevision: r.card_revision,
       cardPostStartedAt: r.card_post_started_at,
     };
   }
@@ -150,26 +146,18 @@ export class PgDigestStore implements DigestStore, DigestReviewStore {
     await this.pool.query('UPDATE storm_digest SET card_post_started_at = NULL WHERE id = $1', [digestId]);
   }
 
-  async recordPosted(digestId: string, ts: string, revision: number): Promise<void> {
-    await this.pool.query('UPDATE storm_digest SET card_ts = $2, card_revision = $3 WHERE id = $1', [
-      digestId,
-      ts,
-      revision,
-    ]);
-  }
-
-  async recordUpdated(digestId: string, revision: number): Promise<void> {
-    await this.pool.query('UPDATE storm_digest SET card_revision = GREATEST(card_revision, $2) WHERE id = $1', [
-      digestId,
-      revision,
-    ]);
+  async recordPosted(digestId: string, ts: string): Promise<void> {
+    await this.pool.query('UPDATE storm_digest SET card_ts = $2 WHERE id = $1', [digestId, ts]);
   }
 
   async closeIfQuiet(digestId: string, quietMs: number): Promise<{ closed: true } | { closed: false; quietAt: Date }> {
     const res = await this.pool.query<{ closed: boolean; quiet_at: Date }>(
-      `WITH d AS (SELECT id, last_alert_at FROM storm_digest WHERE id = $1 FOR UPDATE),
+      `WITH locked AS (SELECT id, opened_at FROM storm_digest WHERE id = $1 FOR UPDATE),
+       d AS (
+         SELECT l.id, COALESCE((SELECT max(created_at) FROM alert WHERE digest_id = l.id), l.opened_at) AS last_alert_at
+         FROM locked l),
        upd AS (
-         UPDATE storm_digest s SET closed_at = now(), revision = s.revision + 1
+         UPDATE storm_digest s SET closed_at = now()
          FROM d WHERE s.id = d.id AND s.closed_at IS NULL
            AND d.last_alert_at <= now() - make_interval(secs => $2::float8 / 1000)
          RETURNING s.id)

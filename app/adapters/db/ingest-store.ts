@@ -115,15 +115,22 @@ WITH ev AS (
               WHEN EXISTS (SELECT 1 FROM parent) THEN 'thread'
               WHEN $30::int > 0 AND (SELECT active FROM storm) THEN 'digest'
               ELSE 'card' END AS delivery
-), dg AS (
-  INSERT INTO storm_digest (channel_id, finding_type, alert_count)
-  SELECT dest.channel_id, $6, 1 FROM dest, decide
+), dg_open AS (
+  -- In a storm the open digest exists: read it, never update it (no lock to queue on).
+  SELECT d.id FROM storm_digest d, dest, decide
   WHERE decide.delivery = 'digest' AND (SELECT yes FROM fresh)
-  ON CONFLICT (channel_id, finding_type) WHERE closed_at IS NULL DO UPDATE SET
-    alert_count = storm_digest.alert_count + 1,
-    last_alert_at = now(),
-    revision = storm_digest.revision + 1
+    AND d.channel_id = dest.channel_id AND d.finding_type = $6 AND d.closed_at IS NULL
+), dg_new AS (
+  -- The storm's first alert of this type opens it; a concurrent opener's row is taken over.
+  INSERT INTO storm_digest (channel_id, finding_type)
+  SELECT dest.channel_id, $6 FROM dest, decide
+  WHERE decide.delivery = 'digest' AND (SELECT yes FROM fresh) AND NOT EXISTS (SELECT 1 FROM dg_open)
+  ON CONFLICT (channel_id, finding_type) WHERE closed_at IS NULL DO UPDATE SET opened_at = storm_digest.opened_at
   RETURNING id, (xmax = 0) AS opened
+), dg AS (
+  SELECT id, false AS opened FROM dg_open
+  UNION ALL
+  SELECT id, opened FROM dg_new
 ), al AS (
   INSERT INTO alert (finding_id, source, finding_type, account_id, region, severity, severity_label, title,
                      finding_updated_at, first_seen, last_seen, count, is_sample, finding, channel_id,
@@ -173,9 +180,12 @@ WITH ev AS (
   ${REARM_ON_CONFLICT}
   RETURNING id
 ), digest_job AS (
+  -- Already pending: it will render this alert too (it reads the digest's alerts when it runs),
+  -- so leave the job row alone rather than queue on its lock.
   INSERT INTO job (kind, key, lane, payload)
   SELECT $34::text, 'digest:' || c.digest_id, c.channel_id, jsonb_build_object('digestId', c.digest_id::text)
   FROM changed c WHERE c.delivery = 'digest' AND c.digest_id IS NOT NULL
+    AND NOT EXISTS (SELECT 1 FROM job j WHERE j.key = 'digest:' || c.digest_id AND j.status = 'pending')
   ${REARM_ON_CONFLICT}
   RETURNING id
 ), digest_close AS (
