@@ -379,7 +379,16 @@ export function buildApp(deps: AppDeps): KanshiApp {
   });
   registerTuningListeners(bolt, { alerts: cardStore, silences, digests, commands, scheduler: followUpStores });
 
-  const server = createServer(receiver.requestListener);
+  // Bolt refuses requests older than 5 minutes but not ones dated in the future,
+  // which a captured request could be replayed with for as long: refuse both.
+  const slackListener = receiver.requestListener;
+  const server = createServer((req, res) => {
+    if ((req.url ?? '').split('?')[0] === SLACK_EVENTS_PATH && !freshSlackTimestamp(req.headers, new Date())) {
+      res.writeHead(401, { 'content-type': 'text/plain' }).end('stale or missing request timestamp');
+      return;
+    }
+    slackListener(req, res);
+  });
   // EventBridge waits 5 s; a request slower than this is abandoned anyway.
   server.requestTimeout = 30_000;
   server.headersTimeout = 10_000;
@@ -443,4 +452,11 @@ export function buildApp(deps: AppDeps): KanshiApp {
       await runner.stop(config.SHUTDOWN_TIMEOUT_MS);
     },
   };
+}
+
+/** Slack's request timestamp, within 5 minutes of now either way. */
+export function freshSlackTimestamp(headers: Record<string, string | string[] | undefined>, now: Date): boolean {
+  const raw = headers['x-slack-request-timestamp'];
+  const ts = Number(Array.isArray(raw) ? raw[0] : raw);
+  return Number.isInteger(ts) && Math.abs(Math.floor(now.getTime() / 1000) - ts) <= 300;
 }

@@ -66,7 +66,14 @@ const detailSchema = z.looseObject({
   service: z
     .looseObject({
       detectorId: z.string().max(128).optional().catch(undefined),
-      count: z.coerce.number().int().min(0).optional().catch(undefined),
+      // Clamped to what alert.count (INTEGER) holds: GuardDuty's counts never get near it.
+      count: z.coerce
+        .number()
+        .int()
+        .min(0)
+        .transform((n) => Math.min(n, 2_147_483_647))
+        .optional()
+        .catch(undefined),
       eventFirstSeen: lenientTimestamp.optional(),
       eventLastSeen: lenientTimestamp.optional(),
       archived: z.boolean().optional().catch(undefined),

@@ -223,5 +223,7 @@ const BY_TYPE: Record<string, (r: Obj, type: string) => ResourceSummary | undefi
 export function summariseResource(resource: unknown): ResourceSummary {
   if (!isObj(resource)) return { type: 'Unknown', id: 'unknown', label: 'not given', details: [] };
   const type = str(resource.resourceType) ?? 'Unknown';
-  return BY_TYPE[type]?.(resource, type) ?? generic(resource, type);
+  // The type is the sender's text: only our own keys, never Object.prototype's (__proto__, constructor…).
+  const summarise = Object.hasOwn(BY_TYPE, type) ? BY_TYPE[type] : undefined;
+  return summarise?.(resource, type) ?? generic(resource, type);
 }

@@ -8,10 +8,12 @@
  * handler makes is bounded instead (Slack client timeout, statement_timeout),
  * and a job whose worker died comes back when its lock expires.
  */
+
 import { randomUUID } from 'node:crypto';
 import type { ClaimedJob, JobOutcome, JobQueue } from '../ports/job-queue';
 import type { Logger } from '../ports/logger';
 import type { JobCatalog } from './catalog';
+import { runInJob } from './context';
 
 export interface RunnerOptions {
   queue: JobQueue;
@@ -139,7 +141,8 @@ export class JobRunner {
         outcome = { kind: 'fail', error: `invalid payload: ${payload.error.issues[0]?.message ?? 'unknown'}` };
       } else {
         try {
-          outcome = await def.run(payload.data);
+          const running = { key: job.key, attempts: job.attempts, generation: job.generation };
+          outcome = await runInJob(running, () => def.run(payload.data));
         } catch (err) {
           log.warn({ err: errorInfo(err) }, 'job threw; will retry');
           outcome = { kind: 'retry', error: errorInfo(err).code };

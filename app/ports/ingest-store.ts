@@ -56,6 +56,8 @@ export interface IngestRecord {
     nudge?: { kind: string; key: string; runAt: Date } | undefined;
     /** For a new alert that reaches Slack (also_notify, page). */
     extra: ExtraJob[];
+    /** Tells the security channel about an account with no route (once per account). */
+    accountNotice?: { kind: string } | undefined;
   };
 }
 

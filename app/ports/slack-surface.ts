@@ -17,6 +17,8 @@ export interface SlackMessage {
   text: string;
   blocks?: Array<Record<string, unknown>> | undefined;
   threadTs?: string | undefined;
+  /** Carried as message metadata, so that a retry can find this post (see findPost). */
+  postKey?: string | undefined;
 }
 
 export interface SlackSurface {
@@ -29,6 +31,8 @@ export interface SlackSurface {
   usergroupMembers(usergroupId: string): Promise<SlackResult<string[]>>;
   postCard(channelId: string, card: CardMessage): Promise<SlackResult<{ ts: string; channelId: string }>>;
   updateCard(channelId: string, ts: string, card: CardMessage): Promise<SlackResult<void>>;
+  /** Finds a message posted with this postKey: in the thread of `threadTs`, or in the channel's last day. */
+  findPost(channelId: string, postKey: string, threadTs?: string | undefined): Promise<SlackResult<string | undefined>>;
   /** Finds a card for this alert posted to the channel since `since`, by its message metadata. */
   findCard(channelId: string, alertId: string, since: Date): Promise<SlackResult<string | undefined>>;
 }

@@ -18,7 +18,7 @@ import type { TriageStore } from '../ports/triage-store';
 import { escapeAndFit } from '../slack/blocks/mrkdwn';
 import { buildEscalationCard, buildReviewCard, messageLink } from '../slack/blocks/security-cards';
 import { nudgeText, timelineText } from '../slack/blocks/timeline';
-import { pacedWrite } from './slack-writes';
+import { pacedWrite, postOnce } from './slack-writes';
 import type { TriageService } from './triage';
 
 export interface FollowUpDeps {
@@ -56,7 +56,7 @@ export class ThreadPoster {
     if (!alert.cardTs || !alert.cardChannelId) return WAIT_FOR_CARD;
     const channel = alert.cardChannelId;
     const threadTs = alert.cardTs;
-    const res = await pacedWrite(this.d, channel, () => this.d.slack.postMessage(channel, { text, threadTs }));
+    const res = await postOnce(this.d, channel, { text, threadTs });
     return res.ok ? { kind: 'done' } : res.outcome;
   }
 }
@@ -82,7 +82,7 @@ export class SecurityCards {
       const res = await pacedWrite(this.d, channel, () => this.d.slack.updateMessage(channel, ts, card));
       return res.ok ? { kind: 'done' } : res.outcome;
     }
-    const res = await pacedWrite(this.d, channel, () => this.d.slack.postMessage(channel, card));
+    const res = await postOnce(this.d, channel, card);
     if (!res.ok) return res.outcome;
     await this.d.cards.recordSecurityCard(alertId, kind, res.value.ts);
     return { kind: 'done' };

@@ -129,16 +129,6 @@ export class IngestService {
       await this.deps.followUp?.reconcileFinding(stored.alertId);
     else if (stored.status === 'accepted' && finding.archived)
       await this.deps.followUp?.reconcileFinding(stored.alertId);
-    if (stored.status === 'accepted' && stored.routeReason === 'default:unlisted' && this.deps.scheduler) {
-      // Tell the security team once that this account has no route (the job is keyed by account).
-      await this.deps.scheduler.enqueue({
-        kind: ACCOUNT_NOTICE_JOB,
-        key: accountNoticeJobKey(finding.accountId),
-        lane: null,
-        payload: { accountId: finding.accountId, reason: 'unrouted', source: 'ingest' },
-        mode: 'once',
-      });
-    }
     if (stored.status === 'accepted' || stored.status === 'updated' || stored.status === 'folded')
       this.deps.onCardJob?.();
     this.deps.logger.info(
@@ -205,6 +195,8 @@ export class IngestService {
         reply: { kind: REPLY_JOB, key: replyJobKey(finding.id) },
         nudge: nudgeAt ? { kind: NUDGE_JOB, key: nudgeJobKey(finding.id, 0, 1), runAt: nudgeAt } : undefined,
         extra,
+        // Keyed account-notice:<account> in the statement, like accountNoticeJobKey.
+        accountNotice: this.deps.scheduler ? { kind: ACCOUNT_NOTICE_JOB } : undefined,
       },
     };
   }

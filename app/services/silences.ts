@@ -32,7 +32,7 @@ import {
   silenceLiftedText,
   silenceStaleText,
 } from '../slack/blocks/silences';
-import { pacedWrite } from './slack-writes';
+import { postOnce } from './slack-writes';
 
 export type SilenceNotice = 'created' | 'warn' | 'expired' | 'stale' | 'lifted';
 
@@ -182,7 +182,7 @@ export class SilenceService {
         break;
       }
     }
-    const res = await pacedWrite(this.deps, s.channelId, () => this.deps.slack.postMessage(s.channelId, { text }));
+    const res = await postOnce(this.deps, s.channelId, { text });
     if (!res.ok) return res.outcome;
     await after?.();
     return { kind: 'done' };

@@ -24,7 +24,7 @@ import {
   digestRejectModal,
   digestReviewCard,
 } from '../slack/blocks/digest';
-import { pacedWrite } from './slack-writes';
+import { pacedWrite, postOnce } from './slack-writes';
 import type { TriageOutcome } from './triage';
 
 type BulkCommand = { alertId: string; actor: Actor; ctx: SlackContext; bulk: true };
@@ -188,7 +188,7 @@ export class StormDigests {
       const res = await pacedWrite(this.deps, channel, () => this.deps.slack.updateMessage(channel, ts, card));
       return res.ok ? { kind: 'done' } : res.outcome;
     }
-    const res = await pacedWrite(this.deps, channel, () => this.deps.slack.postMessage(channel, card));
+    const res = await postOnce(this.deps, channel, card);
     if (!res.ok) return res.outcome;
     await this.deps.store.recordReviewCard(digestId, res.value.ts);
     return { kind: 'done' };

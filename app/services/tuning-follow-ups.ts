@@ -20,7 +20,7 @@ import type { SlackSurface } from '../ports/slack-surface';
 import { accountNoticeMessage } from '../slack/blocks/account-notice';
 import { escapeAndFit } from '../slack/blocks/mrkdwn';
 import { messageLink } from '../slack/blocks/security-cards';
-import { pacedWrite } from './slack-writes';
+import { postOnce } from './slack-writes';
 
 interface SlackDeps {
   slack: SlackSurface;
@@ -50,7 +50,7 @@ export class RuleFollowUps {
     ].join('\n');
     const channel = parent.cardChannelId;
     const threadTs = parent.cardTs;
-    const res = await pacedWrite(this.d, channel, () => this.d.slack.postMessage(channel, { text, threadTs }));
+    const res = await postOnce(this.d, channel, { text, threadTs });
     return res.ok ? { kind: 'done' } : res.outcome;
   }
 
@@ -65,7 +65,7 @@ export class RuleFollowUps {
         ? `<${messageLink(alert.cardChannelId, alert.cardTs)}|the card in <#${alert.cardChannelId}>>`
         : `<#${alert.channelId}>`;
     const text = `${SEVERITY_EMOJI[alert.severityLabel]} *${alert.severityLabel}* ${escapeAndFit(f.title, 300)} in account ${escapeAndFit(f.accountId, 20)} (${escapeAndFit(f.region, 40)}): see ${where}. A rule sends a copy here.`;
-    const res = await pacedWrite(this.d, channelId, () => this.d.slack.postMessage(channelId, { text }));
+    const res = await postOnce(this.d, channelId, { text });
     return res.ok ? { kind: 'done' } : res.outcome;
   }
 }
@@ -180,7 +180,7 @@ export class AccountNotices {
       routeReason: route.reason,
     });
     const channel = this.d.securityChannelId;
-    const res = await pacedWrite(this.d, channel, () => this.d.slack.postMessage(channel, message));
+    const res = await postOnce(this.d, channel, message);
     if (!res.ok) return res.outcome;
     await this.d.store.recordNoticeTs(accountId, res.value.ts);
     return { kind: 'done' };
@@ -223,7 +223,7 @@ export class ChannelHealth {
   async notify(channelId: string, error: string): Promise<JobOutcome> {
     const text = `:warning: Kanshi cannot post in <#${channelId}> (\`${escapeAndFit(error, 60)}\`). Its alerts go to <#${this.d.defaultChannelId}> until it can: invite Kanshi to the channel, or change the route with \`/alert route\`. This is said once until the channel works again.`;
     const channel = this.d.securityChannelId;
-    const res = await pacedWrite(this.d, channel, () => this.d.slack.postMessage(channel, { text }));
+    const res = await postOnce(this.d, channel, { text });
     return res.ok ? { kind: 'done' } : res.outcome;
   }
 }

@@ -6,6 +6,9 @@
 /** Message metadata on every card, so a post whose outcome was unknown can be found again. */
 export const CARD_METADATA_EVENT_TYPE = 'kanshi_alert';
 
+/** Message metadata on every other post a job makes (its job key), so a retried job can find it. */
+export const POST_METADATA_EVENT_TYPE = 'kanshi_post';
+
 // A type alias (not an interface) so it satisfies Slack's index-signature type.
 export type CardMetadataPayload = {
   alert_id: string;

@@ -65,7 +65,11 @@ describe('replaying every GuardDuty fixture twice, shuffled', () => {
     }, 60_000);
 
     // Alert cards only: unrouted accounts also get one notice each in the security channel.
-    const cards = h.slack.allMessages().filter((m) => !m.thread_ts && m.metadata !== undefined);
+    const cards = h.slack
+      .allMessages()
+      .filter(
+        (m) => !m.thread_ts && (m.metadata as { event_type?: string } | undefined)?.event_type === 'kanshi_alert',
+      );
     const byAlert = new Map<string, number>();
     for (const c of cards) {
       const id = String((c.metadata as { event_payload: { alert_id: string } }).event_payload.alert_id);

@@ -28,6 +28,37 @@ export function isDatabaseUnavailable(err: unknown): boolean {
   return err instanceof Error && !(err instanceof DatabaseError) && typeof code !== 'string';
 }
 
+/**
+ * Prisma's way of saying the same: its connection error codes (can't reach,
+ * timed out, closed, pool exhausted), or a driver-adapter error whose cause
+ * is an unreachable or failing connection.
+ */
+const PRISMA_UNAVAILABLE_CODES = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+const ADAPTER_UNAVAILABLE_KINDS = new Set([
+  'DatabaseNotReachable',
+  'ConnectionClosed',
+  'SocketTimeout',
+  'TooManyConnections',
+  'TransactionAlreadyClosed',
+]);
+
+export function isPrismaUnavailable(err: unknown): boolean {
+  const e = err as { code?: unknown; meta?: { driverAdapterError?: { cause?: { kind?: unknown } } } } | null;
+  if (typeof e?.code === 'string' && PRISMA_UNAVAILABLE_CODES.has(e.code)) return true;
+  const kind = e?.meta?.driverAdapterError?.cause?.kind;
+  return typeof kind === 'string' && ADAPTER_UNAVAILABLE_KINDS.has(kind);
+}
+
+/** Runs a Prisma call, turning an unreachable database into StorageUnavailableError. */
+export async function guardPrisma<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    if (isPrismaUnavailable(err)) throw new StorageUnavailableError(err);
+    throw err;
+  }
+}
+
 /** Runs a database call, turning transport failures into StorageUnavailableError. */
 export async function guardDb<T>(fn: () => Promise<T>): Promise<T> {
   try {

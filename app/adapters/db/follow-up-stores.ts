@@ -9,6 +9,7 @@ import type {
 } from '../../ports/follow-up-stores';
 import type { JobSpec } from '../../ports/triage-store';
 import { ENQUEUE_SQL, enqueueParams, REARM_ON_CONFLICT } from './enqueue';
+import { guardDb } from './errors';
 
 // The card job key is 'card:<finding id>' (app/jobs/names.ts); re-arming it
 // here keeps the card in step with the GuardDuty state in the same transaction.
@@ -22,7 +23,7 @@ export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageC
   constructor(private readonly pool: Pool) {}
 
   async enqueue(job: JobSpec): Promise<void> {
-    await this.pool.query(ENQUEUE_SQL[job.mode], enqueueParams(job));
+    await guardDb(() => this.pool.query(ENQUEUE_SQL[job.mode], enqueueParams(job)));
   }
 
   async pending(region: string, limit: number): Promise<GuardDutyPending[]> {

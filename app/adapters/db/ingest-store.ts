@@ -31,6 +31,7 @@ import { guardDb } from './errors';
 // the finding may fold into another region's alert (IAM findings: same account, type
 // and resource, open, raised within a day). Two regions' findings arriving at the same
 // instant can still make two alerts: each statement sees only what was committed.
+// $45 the account-notice job kind (key account-notice:<account>), or null for none.
 //
 // Only a new alert is silenced, threaded or digested; an update keeps its delivery,
 // except that a silenced alert whose silence has ended gets its card.
@@ -225,6 +226,15 @@ WITH ev AS (
   WHERE al.inserted AND al.delivery IN ('card', 'thread', 'digest')
   ON CONFLICT (key) DO NOTHING
   RETURNING id
+), notice AS (
+  -- An account with no route at all: tell the security channel, once per account,
+  -- in the same commit as the alert (so a crash or outage right after cannot lose it).
+  INSERT INTO job (kind, key, lane, payload)
+  SELECT $45::text, 'account-notice:' || $7::text, NULL::text,
+         jsonb_build_object('accountId', $7::text, 'reason', 'unrouted', 'source', 'ingest')
+  FROM al, dest WHERE al.inserted AND $45::text IS NOT NULL AND dest.reason = 'default:unlisted'
+  ON CONFLICT (key) DO NOTHING
+  RETURNING id
 )
 SELECT (SELECT count(*) FROM ev)::int AS event_inserted,
        COALESCE(al.id, f.id)::text AS alert_id, al.inserted, f.id IS NOT NULL AS folded,
@@ -233,7 +243,8 @@ SELECT (SELECT count(*) FROM ev)::int AS event_inserted,
        (SELECT count(*) FROM card_job)::int + (SELECT count(*) FROM digest_job)::int
          + (SELECT count(*) FROM digest_close)::int + (SELECT count(*) FROM reply_job)::int
          + (SELECT count(*) FROM hits)::int + (SELECT count(*) FROM sil_hit)::int
-         + (SELECT count(*) FROM nudge)::int + (SELECT count(*) FROM extra)::int AS side_effects
+         + (SELECT count(*) FROM nudge)::int + (SELECT count(*) FROM extra)::int
+         + (SELECT count(*) FROM notice)::int AS side_effects
 FROM (SELECT 1) one LEFT JOIN al ON true LEFT JOIN folded f ON true
 `;
 
@@ -307,6 +318,7 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
           JSON.stringify(r.jobs.extra),
           r.now.toISOString(),
           r.foldable,
+          r.jobs.accountNotice?.kind ?? null,
         ],
       }),
     );

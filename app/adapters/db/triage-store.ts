@@ -5,6 +5,7 @@ import type { AlertState } from '../../domain/triage';
 import type { Delivery } from '../../ports/ingest-store';
 import type { AlertSnapshot, AuditRow, JobSpec, TransitionRequest, TriageStore } from '../../ports/triage-store';
 import { ENQUEUE_SQL, enqueueParams } from './enqueue';
+import { guardPrisma } from './errors';
 import type { Alert, AuditEvent, Prisma, PrismaClient } from './generated/client';
 
 const AUDIT_ID = '{auditId}';
@@ -109,14 +110,23 @@ export class PrismaTriageStore implements TriageStore {
   constructor(private readonly prisma: PrismaClient) {}
 
   async get(alertId: string): Promise<AlertSnapshot | undefined> {
-    const a = await this.prisma.alert.findUnique({ where: { id: alertId } });
+    const a = await guardPrisma(() => this.prisma.alert.findUnique({ where: { id: alertId } }));
     return a ? toSnapshot(a) : undefined;
   }
 
   async applyTransition(
     req: TransitionRequest,
   ): Promise<{ applied: true; auditId: string } | { applied: false; current: AlertSnapshot }> {
-    const result = await this.prisma.$transaction(async (tx) => {
+    // An unreachable database is StorageUnavailableError (ingest answers 503), not a bug.
+    const result = await guardPrisma(() => this.transition(req));
+    if (result !== undefined) return { applied: true, auditId: result };
+    const current = await this.get(req.alertId);
+    if (!current) throw new Error(`alert ${req.alertId} not found`);
+    return { applied: false, current };
+  }
+
+  private transition(req: TransitionRequest): Promise<string | undefined> {
+    return this.prisma.$transaction(async (tx) => {
       const p = req.patch;
       // Actions that keep the state (take, approving an archive afterwards)
       // keep who set it and why: the card still says who archived it.
@@ -159,16 +169,14 @@ export class PrismaTriageStore implements TriageStore {
       await armJobs(tx, req.jobs, auditId);
       return auditId;
     });
-    if (result !== undefined) return { applied: true, auditId: result };
-    const current = await this.get(req.alertId);
-    if (!current) throw new Error(`alert ${req.alertId} not found`);
-    return { applied: false, current };
   }
 
   async recordRefusal(req: Omit<TransitionRequest, 'to' | 'patch' | 'jobs'> & { why: string }): Promise<void> {
-    await this.prisma.auditEvent.create({
-      data: auditData(req, 'refused', req.from, { ...(req.detail ?? {}), why: req.why }),
-    });
+    await guardPrisma(() =>
+      this.prisma.auditEvent.create({
+        data: auditData(req, 'refused', req.from, { ...(req.detail ?? {}), why: req.why }),
+      }),
+    );
   }
 
   async recordAction(req: Omit<TransitionRequest, 'to' | 'patch'>): Promise<string> {

@@ -6,7 +6,7 @@
 import { ErrorCode, type WebAPICallResult, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { SlackFailure, SlackMessage, SlackResult, SlackSurface } from '../../ports/slack-surface';
 import type { CardMessage } from '../../slack/blocks/finding-card';
-import { CARD_METADATA_EVENT_TYPE } from '../../slack/ids';
+import { CARD_METADATA_EVENT_TYPE, POST_METADATA_EVENT_TYPE } from '../../slack/ids';
 
 export interface SlackClientOptions {
   token: string;
@@ -93,7 +93,7 @@ async function call<T>(fn: () => Promise<T>): Promise<SlackResult<T>> {
 
 interface HistoryMessage {
   ts?: string;
-  metadata?: { event_type?: string; event_payload?: { alert_id?: unknown } };
+  metadata?: { event_type?: string; event_payload?: { alert_id?: unknown; key?: unknown } };
 }
 
 /** How far back to look, in pages of history, for a card of unknown outcome. */
@@ -109,6 +109,7 @@ export class WebApiSlackSurface implements SlackSurface {
         text: m.text,
         ...(m.blocks ? { blocks: m.blocks } : {}),
         ...(m.threadTs ? { thread_ts: m.threadTs } : {}),
+        ...(m.postKey ? { metadata: { event_type: POST_METADATA_EVENT_TYPE, event_payload: { key: m.postKey } } } : {}),
         unfurl_links: false,
         unfurl_media: false,
       });
@@ -184,6 +185,31 @@ export class WebApiSlackSurface implements SlackSurface {
         blocks: card.blocks,
         metadata: card.metadata,
       });
+    });
+  }
+
+  findPost(
+    channelId: string,
+    postKey: string,
+    threadTs?: string | undefined,
+  ): Promise<SlackResult<string | undefined>> {
+    return call(async () => {
+      const oldest = (Math.floor(Date.now() / 1000) - 86_400).toString();
+      let cursor: string | undefined;
+      for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+        const args = { channel: channelId, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
+        const res: WebAPICallResult & { messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } } =
+          threadTs
+            ? await this.client.conversations.replies({ ...args, ts: threadTs })
+            : await this.client.conversations.history({ ...args, oldest });
+        const hit = (res.messages ?? []).find(
+          (m) => m.metadata?.event_type === POST_METADATA_EVENT_TYPE && m.metadata.event_payload?.key === postKey,
+        );
+        if (hit?.ts) return hit.ts;
+        cursor = res.response_metadata?.next_cursor || undefined;
+        if (!cursor) return undefined;
+      }
+      return undefined;
     });
   }
 

@@ -56,7 +56,10 @@ const RESOURCE_WORDS: Record<string, [string, string]> = {
 };
 
 function resourceWords(type: string, n: number): string {
-  const [one, many] = RESOURCE_WORDS[type] ?? ['resource', 'resources'];
+  const [one, many] = (Object.hasOwn(RESOURCE_WORDS, type) ? RESOURCE_WORDS[type] : undefined) ?? [
+    'resource',
+    'resources',
+  ];
   return `${n} ${n === 1 ? one : many}`;
 }
 
@@ -92,7 +95,7 @@ export function buildDigestCard(d: DigestView, now: Date): CardMessage {
         { type: 'mrkdwn', text: `${when} ${stateLine(d.states) || 'none open'}.` },
         {
           type: 'mrkdwn',
-          text: `This channel got ${d.threshold} cards within ${d.windowMinutes} minutes, so Kanshi groups further alerts here until it is quiet for ${d.windowMinutes} minutes. Every alert is stored: \`/alert list\` shows them and \`/alert show <id>\` acts on one.`,
+          text: `This channel got ${d.threshold} cards within ${d.windowMinutes} minutes, so Kanshi groups further alerts here until it is quiet for ${d.windowMinutes} minutes. Every alert is stored: \`/alert list\` shows them and \`/alert show &lt;id&gt;\` acts on one.`,
         },
       ],
     },
@@ -203,9 +206,11 @@ export function digestReviewCard(r: DigestReview): { text: string; blocks: Array
   const rejected = r.reviews.rejected ?? 0;
   const total = pending + approved + rejected;
   const who = r.archivedById && /^[UW][A-Z0-9]+$/.test(r.archivedById) ? `<@${r.archivedById}>` : 'Someone';
-  const category = r.category
-    ? ((ARCHIVE_CATEGORIES as Record<string, string>)[r.category] ?? r.category)
-    : 'no category';
+  // The category is read back from the audit row: look it up as our own key only.
+  const category =
+    r.category && Object.hasOwn(ARCHIVE_CATEGORIES, r.category)
+      ? ((ARCHIVE_CATEGORIES as Record<string, string>)[r.category] ?? r.category)
+      : (r.category ?? 'no category');
   const lines = [
     `:package: ${who} archived *${total}* \`${escapeAndFit(r.findingType, 300)}\` alerts from a storm in <#${r.channelId}>, all at once.`,
     `*Why:* ${escapeAndFit(category, 60)}: ${escapeAndFit(r.reason ?? '', 1500)}`,
@@ -241,7 +246,10 @@ export function digestReviewCard(r: DigestReview): { text: string; blocks: Array
       ],
     });
   }
-  return { text: `Review: ${total} ${r.findingType} alerts archived at once`, blocks };
+  return {
+    text: escapeAndFit(`Review: ${total} ${r.findingType} alerts archived at once`, LIMITS.fallbackText),
+    blocks,
+  };
 }
 
 export function digestRejectModal(digestId: string, pending: number): View {
