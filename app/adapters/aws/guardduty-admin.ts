@@ -13,6 +13,7 @@ import type { Clock } from '../../ports/clock';
 import type { ArchiveResult, FindingRef, GuardDutyAdmin } from '../../ports/guardduty-admin';
 import type { Logger } from '../../ports/logger';
 import { AssumedRoleCredentials } from './assume-role';
+import { type AwsErrorShape, THROTTLING_NAMES } from './errors';
 
 /** ArchiveFindings and UnarchiveFindings accept at most 50 finding ids per call. */
 const MAX_IDS_PER_CALL = 50;
@@ -34,13 +35,6 @@ const SESSION_NAME = 'kanshi-guardduty-admin';
 /** Longest AWS error message we copy into a result, which ends up in Slack and the database. */
 const MAX_REASON_LENGTH = 200;
 
-const THROTTLING_NAMES = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  // STS (query protocol) reports throttling as plain "Throttling".
-  'Throttling',
-  'RequestLimitExceeded',
-]);
 const SERVER_ERROR_NAMES = new Set(['InternalServerErrorException', 'InternalFailure', 'ServiceUnavailable']);
 /** Failures a retry cannot fix. "AccessDenied" is what STS calls it. */
 const PERMANENT_NAMES = new Set([
@@ -88,14 +82,6 @@ type Failure = { ok: false; retryable: boolean; error: string };
 type Outcome<T> = { ok: true; value: T } | Failure;
 
 /** The fields of an SDK or transport error we classify on; never its message. */
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  message?: unknown;
-  $fault?: unknown;
-  $retryable?: { throttling?: boolean };
-  $metadata?: { httpStatusCode?: number };
-}
 
 export class AwsGuardDutyAdmin implements GuardDutyAdmin {
   private readonly clientForRegion: (region: string) => GuardDutyClient;
@@ -256,7 +242,7 @@ export class AwsGuardDutyAdmin implements GuardDutyAdmin {
 
 /** Decides from an error's name, status code and SDK flags whether trying again can help. */
 function classify(err: unknown): { retryable: boolean; name: string; error: string } {
-  const e: ErrorShape = typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
+  const e: AwsErrorShape = typeof err === 'object' && err !== null ? (err as AwsErrorShape) : {};
   const rawName = typeof e.name === 'string' ? e.name : 'Error';
   const code = typeof e.code === 'string' ? e.code : undefined;
   // Node socket errors are plain Errors named "Error"; their code says more.

@@ -26,6 +26,7 @@ import type {
 } from '../../ports/investigator';
 import type { Logger } from '../../ports/logger';
 import { AssumedRoleCredentials } from './assume-role';
+import { errorName, isThrottled, shapeOf } from './errors';
 
 const DEFAULT_CALL_TIMEOUT_MS = 5000;
 
@@ -52,13 +53,6 @@ const ORGANIZATIONS_REGION: Record<string, string> = {
   'aws-cn': 'cn-northwest-1',
 };
 
-const THROTTLING_NAMES = new Set([
-  'ThrottlingException',
-  'TooManyRequestsException',
-  // STS (query protocol) reports throttling as plain "Throttling"; EC2 as RequestLimitExceeded.
-  'Throttling',
-  'RequestLimitExceeded',
-]);
 /** "AccessDenied" is what STS calls it, UnauthorizedOperation what EC2 does. */
 const ACCESS_DENIED_NAMES = new Set(['AccessDeniedException', 'AccessDenied', 'UnauthorizedOperation']);
 /** The SDK's own request timeout, and our abort when the deadline passes. */
@@ -111,12 +105,6 @@ class AssumeRoleFailed extends Error {
 }
 
 /** The fields of an SDK or transport error we classify on; never its message. */
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  $retryable?: { throttling?: boolean };
-  $metadata?: { httpStatusCode?: number };
-}
 
 interface Member {
   roleArn: string;
@@ -513,24 +501,6 @@ function classifyCidr(cidr: string): 'world' | 'broad' | 'narrow' {
 
 function distinct(values: (string | undefined)[]): string[] {
   return [...new Set(values.filter((v): v is string => v !== undefined && v !== ''))];
-}
-
-function shapeOf(err: unknown): ErrorShape {
-  return typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
-}
-
-function errorName(err: unknown): string {
-  const e = shapeOf(err);
-  const name = typeof e.name === 'string' ? e.name : 'Error';
-  // Node socket errors are plain Errors named "Error"; their code says more.
-  return name === 'Error' && typeof e.code === 'string' ? e.code : name;
-}
-
-function isThrottled(err: unknown): boolean {
-  const e = shapeOf(err);
-  return (
-    THROTTLING_NAMES.has(errorName(err)) || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429
-  );
 }
 
 function isAccessDenied(err: unknown): boolean {

@@ -21,6 +21,7 @@ import type { Clock } from '../../ports/clock';
 import type { Logger } from '../../ports/logger';
 import type { OrgAccount, OrgDirectory, OrgListing } from '../../ports/org-directory';
 import { AssumedRoleCredentials } from './assume-role';
+import { errorName, isThrottled, shapeOf } from './errors';
 
 /** Organizations is global and served from us-east-1 in the aws partition. */
 const DEFAULT_REGION = 'us-east-1';
@@ -65,13 +66,6 @@ const MAX_PAGES = 1000;
 /** Warnings returned in full; the rest are counted, so a systemic failure does not flood the result. */
 const MAX_LISTED_WARNINGS = 50;
 
-const THROTTLING_NAMES = new Set([
-  'TooManyRequestsException',
-  'ThrottlingException',
-  // STS (query protocol) reports throttling as plain "Throttling".
-  'Throttling',
-  'RequestLimitExceeded',
-]);
 /** Failures a retry cannot fix; "AccessDenied" is what STS calls it. */
 const PERMANENT_NAMES = new Set([
   'AccessDeniedException',
@@ -163,13 +157,6 @@ class CallFailed extends Error {
 }
 
 /** The fields of an SDK or transport error we classify on; never its message. */
-interface ErrorShape {
-  name?: unknown;
-  code?: unknown;
-  $fault?: unknown;
-  $retryable?: { throttling?: boolean };
-  $metadata?: { httpStatusCode?: number };
-}
 
 interface Parent {
   id: string;
@@ -541,22 +528,4 @@ function classify(err: unknown): { retryable: boolean } {
   const network = status === undefined && (NETWORK_NAMES.has(name) || (code !== undefined && NETWORK_CODES.has(code)));
   // Anything else (other 4xx, missing base credentials, bugs) fails the same way again.
   return { retryable: network };
-}
-
-function isThrottled(err: unknown): boolean {
-  const e = shapeOf(err);
-  return (
-    THROTTLING_NAMES.has(errorName(err)) || e.$retryable?.throttling === true || e.$metadata?.httpStatusCode === 429
-  );
-}
-
-function shapeOf(err: unknown): ErrorShape {
-  return typeof err === 'object' && err !== null ? (err as ErrorShape) : {};
-}
-
-function errorName(err: unknown): string {
-  const e = shapeOf(err);
-  const name = typeof e.name === 'string' ? e.name : 'Error';
-  // Node socket errors are plain Errors named "Error"; their code says more.
-  return name === 'Error' && typeof e.code === 'string' ? e.code : name;
 }
