@@ -71,16 +71,26 @@ export function registerTuningListeners(app: App, d: TuningListenerDeps): void {
     const parsed = parseSilenceSubmission(view.state.values);
     if (!parsed.ok) return ack({ response_action: 'errors', errors: parsed.errors });
     const meta = modalMetadata.safeParse(safeJson(view.private_metadata));
-    const alert = meta.success ? await d.alerts.findByRef(meta.data.alertId) : undefined;
-    if (!alert)
+    if (!meta.success)
       return ack({ response_action: 'errors', errors: { [INPUT_IDS.reason.block]: 'That alert no longer exists.' } });
+    // Ack first (only synchronous validation before it); the database comes after.
     await ack();
+    const actor = actorOf(body);
+    const alert = await d.alerts.findByRef(meta.data.alertId);
+    if (!alert) {
+      if (meta.data.channel)
+        await client.chat.postEphemeral({
+          channel: meta.data.channel,
+          user: actor.id,
+          text: 'That alert no longer exists.',
+        });
+      return;
+    }
     const matcher = silenceMatcherFor(
       { type: alert.finding.type, accountId: alert.finding.accountId, resourceId: resourceIdOf(alert.finding) },
       parsed.scope,
     );
-    const actor = actorOf(body);
-    const channel = meta.success && meta.data.channel ? meta.data.channel : (alert.cardChannelId ?? alert.channelId);
+    const channel = meta.data.channel ?? alert.cardChannelId ?? alert.channelId;
     const made = await d.silences.create({
       matcher,
       durationMs: parsed.durationMs,
