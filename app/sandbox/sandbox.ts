@@ -88,6 +88,9 @@ export class Sandbox {
   }
 
   private async act(action: string, body: Json): Promise<unknown> {
+    if (['click', 'submit', 'command'].includes(action) && !this.o.users.some((u) => u.id === body.user)) {
+      return { ok: false, error: 'unknown user: choose one of the sandbox users' };
+    }
     switch (action) {
       case 'click':
         return this.click(body);
