@@ -87,7 +87,8 @@ async function drained(h: Harness, timeoutMs = 30_000): Promise<void> {
     const [r] = await query<{ n: number }>(
       h,
       `SELECT count(*)::int AS n FROM job
-       WHERE kind IN ('card.sync', 'digest.sync', 'digest.bulk', 'thread.post') AND status IN ('pending', 'running')`,
+       WHERE kind IN ('card.sync', 'digest.sync', 'digest.bulk', 'digest.review', 'thread.post')
+         AND status IN ('pending', 'running')`,
     );
     return r?.n === 0;
   }, timeoutMs);
