@@ -6,19 +6,6 @@
  * health is here too: an unusable channel is reported once.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import {
-  type Account,
-  ListAccountsForParentCommand,
-  ListOrganizationalUnitsForParentCommand,
-  ListRootsCommand,
-  ListTagsForResourceCommand,
-  OrganizationsClient,
-} from '@aws-sdk/client-organizations';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
-import { AwsOrgDirectory } from '../../app/adapters/aws/org-directory';
-import { systemClock } from '../../app/ports/clock';
-import type { Logger } from '../../app/ports/logger';
 import { ROUTE_ACTION_IDS, ROUTE_CALLBACK_IDS, ROUTE_INPUT_IDS } from '../../app/slack/ids';
 import type { FakeMessage } from '../fakes/fake-slack';
 import {
@@ -32,6 +19,7 @@ import {
 import { alertRow, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { wrapFinding } from '../support/fixtures';
+import { type OrgMember, organizationDirectory, serveOrganization } from '../support/org-mocks';
 import {
   ALICE,
   BOB,
@@ -42,9 +30,6 @@ import {
   slashCommand,
   submit,
 } from '../support/slack-interactions';
-
-const orgs = mockClient(OrganizationsClient);
-const sts = mockClient(STSClient);
 
 const DEV_ACCOUNT = '333300000003';
 const SANDBOX_ACCOUNT = '777700000007';
@@ -61,13 +46,6 @@ const OU_ROUTES = `
 - ou: Root/Legacy
   channel: ${LEGACY_CHANNEL}
 `;
-
-interface Member {
-  id: string;
-  name: string;
-  state?: Account['State'];
-  tags?: Record<string, string>;
-}
 
 /**
  * Root
@@ -92,7 +70,7 @@ const OUS: Record<string, Array<{ Id: string; Name: string }>> = {
     { Id: 'ou-kanshi-dev', Name: 'Dev' },
   ],
 };
-const MEMBERS: Record<string, Member[]> = {
+const MEMBERS: Record<string, OrgMember[]> = {
   [ROOT]: [{ id: MANAGEMENT_ACCOUNT, name: 'management' }],
   'ou-kanshi-prod': [{ id: PROD_ACCOUNT, name: 'payments-prod', tags: { team: 'payments', tier: 'production' } }],
   'ou-kanshi-dev': [{ id: DEV_ACCOUNT, name: 'web-dev', tags: { team: 'web' } }],
@@ -100,55 +78,6 @@ const MEMBERS: Record<string, Member[]> = {
   'ou-kanshi-sandbox': [{ id: SANDBOX_ACCOUNT, name: 'alice-sandbox', tags: { owner: 'alice' } }],
 };
 const INITIAL_ACCOUNTS = 5;
-
-function serveOrganization(): void {
-  sts.reset();
-  orgs.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAORGREAD',
-      SecretAccessKey: 'org-secret',
-      SessionToken: 'org-token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
-  orgs.on(ListRootsCommand).resolves({ Roots: [{ Id: ROOT, Name: 'Root' }] });
-  orgs.on(ListOrganizationalUnitsForParentCommand).callsFake((input: { ParentId: string }) => ({
-    OrganizationalUnits: OUS[input.ParentId] ?? [],
-  }));
-  orgs.on(ListAccountsForParentCommand).callsFake((input: { ParentId: string }) => ({
-    Accounts: (MEMBERS[input.ParentId] ?? []).map(
-      (m): Account => ({ Id: m.id, Name: m.name, Email: `aws+${m.name}@example.com`, State: m.state ?? 'ACTIVE' }),
-    ),
-  }));
-  orgs.on(ListTagsForResourceCommand).callsFake((input: { ResourceId: string }) => {
-    const member = Object.values(MEMBERS)
-      .flat()
-      .find((m) => m.id === input.ResourceId);
-    return { Tags: Object.entries(member?.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) };
-  });
-}
-
-const quiet: Logger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quiet,
-};
-
-function organization(): AwsOrgDirectory {
-  return new AwsOrgDirectory({
-    roleArn: 'arn:aws:iam::999900000001:role/KanshiOrgRead',
-    clock: systemClock,
-    logger: quiet,
-    stsClient: new STSClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIABASE', secretAccessKey: 'base' },
-    }),
-    minCallIntervalMs: 0,
-  });
-}
 
 /** The sync job, waiting for its next run (it reschedules itself an interval ahead). */
 async function syncIsWaiting(h: Harness, since: Date): Promise<boolean> {
@@ -168,7 +97,7 @@ async function syncAgain(h: Harness): Promise<void> {
   await eventually(() => syncIsWaiting(h, now));
 }
 
-function addAccount(parent: string, member: Member): void {
+function addAccount(parent: string, member: OrgMember): void {
   MEMBERS[parent] = [...(MEMBERS[parent] ?? []), member];
 }
 
@@ -311,11 +240,11 @@ function createAccountResult(accountId: string): Record<string, unknown> {
 describe('AWS Organizations sync', () => {
   let h: Harness;
   beforeAll(async () => {
-    serveOrganization();
+    serveOrganization({ rootId: ROOT, ous: OUS, members: MEMBERS });
     h = await startHarness({
       env: { SECURITY_ENGINEER_IDS: SECENG.id, STORM_THRESHOLD: '0' },
       ouRoutes: OU_ROUTES,
-      orgDirectory: organization(),
+      orgDirectory: organizationDirectory(),
     });
     await eventually(async () => h.app.accounts.size === INITIAL_ACCOUNTS);
   });
@@ -515,11 +444,11 @@ describe('AWS Organizations sync', () => {
 describe('channel health', () => {
   let h: Harness;
   beforeAll(async () => {
-    serveOrganization();
+    serveOrganization({ rootId: ROOT, ous: OUS, members: MEMBERS });
     h = await startHarness({
       env: { STORM_THRESHOLD: '0' },
       ouRoutes: OU_ROUTES,
-      orgDirectory: organization(),
+      orgDirectory: organizationDirectory(),
     });
     await eventually(async () => h.app.accounts.size >= INITIAL_ACCOUNTS);
   });

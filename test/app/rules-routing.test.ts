@@ -5,31 +5,16 @@
  * come from a real AwsOrgDirectory over aws-sdk-client-mock.
  */
 import { randomBytes } from 'node:crypto';
-import {
-  type Account,
-  ListAccountsForParentCommand,
-  ListOrganizationalUnitsForParentCommand,
-  ListRootsCommand,
-  ListTagsForResourceCommand,
-  OrganizationsClient,
-} from '@aws-sdk/client-organizations';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
-import { AwsOrgDirectory } from '../../app/adapters/aws/org-directory';
-import { systemClock } from '../../app/ports/clock';
-import type { Logger } from '../../app/ports/logger';
 import { FakePagerDuty } from '../fakes/fake-pagerduty';
 import type { FakeMessage } from '../fakes/fake-slack';
 import { DEFAULT_CHANNEL, type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
 import { alertRow, cardsFor } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
+import { type OrgMember, organizationDirectory, serveOrganization } from '../support/org-mocks';
 import { SECENG, type SlackUser, slashCommand } from '../support/slack-interactions';
 
 // ─── The organization, behind aws-sdk-client-mock ───────────────────────────
-
-const orgs = mockClient(OrganizationsClient);
-const sts = mockClient(STSClient);
 
 /** An account that is only in the OU mapping (Root/Workloads/Dev). */
 const DEV_ACCOUNT = '333300000003';
@@ -50,12 +35,6 @@ const OU_ROUTES = `
   channel: ${OU_WORKLOADS_CHANNEL}
 `;
 
-interface OrgMember {
-  id: string;
-  name: string;
-  tags: Record<string, string>;
-}
-
 /**
  * Root
  * └── Workloads
@@ -75,59 +54,10 @@ const MEMBERS: Record<string, OrgMember[]> = {
   'ou-kanshi-dev': [{ id: DEV_ACCOUNT, name: 'web-dev', tags: { team: 'web' } }],
 };
 
-function serveOrganization(): void {
-  sts.reset();
-  orgs.reset();
-  sts.on(AssumeRoleCommand).resolves({
-    Credentials: {
-      AccessKeyId: 'ASIAORGREAD',
-      SecretAccessKey: 'org-secret',
-      SessionToken: 'org-token',
-      Expiration: new Date(Date.now() + 3_600_000),
-    },
-  });
-  orgs.on(ListRootsCommand).resolves({ Roots: [{ Id: ROOT, Name: 'Root' }] });
-  orgs.on(ListOrganizationalUnitsForParentCommand).callsFake((input: { ParentId: string }) => ({
-    OrganizationalUnits: OUS[input.ParentId] ?? [],
-  }));
-  orgs.on(ListAccountsForParentCommand).callsFake((input: { ParentId: string }) => ({
-    Accounts: (MEMBERS[input.ParentId] ?? []).map(
-      (m): Account => ({ Id: m.id, Name: m.name, Email: `aws+${m.name}@example.com`, State: 'ACTIVE' }),
-    ),
-  }));
-  orgs.on(ListTagsForResourceCommand).callsFake((input: { ResourceId: string }) => {
-    const member = Object.values(MEMBERS)
-      .flat()
-      .find((m) => m.id === input.ResourceId);
-    return { Tags: Object.entries(member?.tags ?? {}).map(([Key, Value]) => ({ Key, Value })) };
-  });
-}
-
-const quiet: Logger = {
-  info: () => {},
-  warn: () => {},
-  error: () => {},
-  debug: () => {},
-  child: () => quiet,
-};
-
-function organization(): AwsOrgDirectory {
-  return new AwsOrgDirectory({
-    roleArn: 'arn:aws:iam::999900000001:role/KanshiOrgRead',
-    clock: systemClock,
-    logger: quiet,
-    stsClient: new STSClient({
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIABASE', secretAccessKey: 'base' },
-    }),
-    minCallIntervalMs: 0,
-  });
-}
-
 /** Starts the app with this organization and waits for its first sync to be in memory. */
 async function startWithOrganization(opts: Parameters<typeof startHarness>[0]): Promise<Harness> {
-  serveOrganization();
-  const h = await startHarness({ ...opts, ouRoutes: OU_ROUTES, orgDirectory: organization() });
+  serveOrganization({ rootId: ROOT, ous: OUS, members: MEMBERS });
+  const h = await startHarness({ ...opts, ouRoutes: OU_ROUTES, orgDirectory: organizationDirectory() });
   await eventually(async () => h.app.accounts.size === 2);
   return h;
 }
