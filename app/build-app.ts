@@ -102,7 +102,10 @@ export function buildApp(deps: AppDeps): KanshiApp {
   const slackOpts = { token: config.SLACK_BOT_TOKEN, apiUrl: config.SLACK_API_URL, timeoutMs: config.SLACK_TIMEOUT_MS };
   const slackClient = createSlackClient(slackOpts, boltLogger(logger.child({ component: 'slack-web-api' })));
   const slack = new WebApiSlackSurface(slackClient);
-  const ingestStore = new PgIngestStore(db.pool);
+  const ingestStore = new PgIngestStore(db.pool, logger.child({ component: 'ingest-store' }), {
+    maxBatch: config.INGEST_BATCH_MAX,
+    maxStatements: config.INGEST_STATEMENTS,
+  });
   const cardStore = new PrismaCardStore(db.prisma);
   const triageStore = new PrismaTriageStore(db.prisma);
   const followUpStores = new PgFollowUpStores(db.pool);

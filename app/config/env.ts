@@ -43,6 +43,10 @@ export const envSchema = z.object({
     .regex(/^postgres(ql)?:\/\//, 'must be a postgres:// or postgresql:// URL')
     .optional(),
   DATABASE_POOL_SIZE: z.coerce.number().int().min(1).max(100).default(10),
+  /** Findings written by one ingest statement at most (findings that arrive while statements run share the next). */
+  INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(500).default(64),
+  /** Ingest statements running at once; each holds a pool connection while it runs. */
+  INGEST_STATEMENTS: z.coerce.number().int().min(1).max(32).default(3),
   EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),

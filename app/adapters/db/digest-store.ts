@@ -9,6 +9,9 @@ SELECT d.id::text, d.channel_id, d.finding_type, d.opened_at, COALESCE(max(a.cre
        d.closed_at, d.card_ts, d.card_post_started_at,
        count(a.id)::int AS total,
        count(DISTINCT a.resource_id)::int AS resources,
+       -- In the same statement, so the states add up to the total (one snapshot).
+       (SELECT COALESCE(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
+        FROM (SELECT state, count(*)::int AS n FROM alert WHERE digest_id = d.id GROUP BY state) s) AS states,
        (array_agg(a.finding->'resource'->>'type' ORDER BY a.created_at DESC))[1] AS resource_type,
        max(CASE a.severity_label WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3
                                  WHEN 'Low' THEN 2 ELSE 1 END) AS highest
@@ -16,8 +19,6 @@ FROM storm_digest d
 LEFT JOIN alert a ON a.digest_id = d.id
 WHERE d.id = $1
 GROUP BY d.id`;
-
-const STATES = `SELECT state, count(*)::int AS n FROM alert WHERE digest_id = $1 GROUP BY state`;
 
 const HIGHEST: SeverityLabel[] = ['Info', 'Info', 'Low', 'Medium', 'High', 'Critical'];
 
@@ -34,16 +35,14 @@ interface Row {
   resources: number;
   resource_type: string | null;
   highest: number | null;
+  states: Record<string, number>;
 }
 
 export class PgDigestStore implements DigestStore, DigestReviewStore {
   constructor(private readonly pool: Pool) {}
 
   async load(digestId: string): Promise<StoredDigest | undefined> {
-    const [res, states] = await Promise.all([
-      this.pool.query<Row>(LOAD, [digestId]),
-      this.pool.query<{ state: string; n: number }>(STATES, [digestId]),
-    ]);
+    const res = await this.pool.query<Row>(LOAD, [digestId]);
     const r = res.rows[0];
     if (!r) return undefined;
     return {
@@ -57,7 +56,7 @@ export class PgDigestStore implements DigestStore, DigestReviewStore {
       resources: r.resources,
       resourceType: r.resource_type ?? 'Unknown',
       highest: HIGHEST[r.highest ?? 1] ?? 'Info',
-      states: Object.fromEntries(states.rows.map((s) => [s.state, s.n])),
+      states: r.states,
       cardTs: r.card_ts,
       cardPostStartedAt: r.card_post_started_at,
     };

@@ -16,6 +16,15 @@ export const REARM_ON_CONFLICT = `ON CONFLICT (key) DO UPDATE SET
   attempts = CASE WHEN job.status IN ('done', 'failed') THEN 0 ELSE job.attempts END,
   updated_at = now()`;
 
+/** Re-arm jobs that have started or finished since the caller last looked: `rearm` for keys known to exist. */
+export const REARM_STARTED = `UPDATE job SET
+  status = CASE WHEN status = 'running' THEN 'running' ELSE 'pending' END,
+  generation = generation + 1,
+  run_at = CASE WHEN status = 'running' THEN run_at ELSE now() END,
+  attempts = CASE WHEN status IN ('done', 'failed') THEN 0 ELSE attempts END,
+  updated_at = now()
+WHERE key = ANY($1::text[]) AND status <> 'pending'`;
+
 export const ENQUEUE_SQL = {
   rearm: `${INSERT}\n${REARM_ON_CONFLICT}`,
   once: `${INSERT}\nON CONFLICT (key) DO NOTHING`,
