@@ -29,13 +29,13 @@ export function openDatabase(opts: DatabaseOptions): Database {
     // A statement that runs this long is stuck; the request would time out anyway.
     statement_timeout: 4000,
     application_name: 'kanshi',
-    // Plan every statement for the tables as they are now. A generic plan is
-    // made once per connection (after five runs) and kept: one made while the
-    // tables were small chooses sequential scans that get slower with every
-    // alert stored (measured: the batched ingest statement fell from 2,100 to
-    // 1,100 findings/s over 80,000 findings; planned each time it stayed flat).
-    // Named statements still save the parse.
-    options: '-c plan_cache_mode=force_custom_plan',
+    // Named statements (ingest, job claims) keep PostgreSQL's cached generic
+    // plan: planning the ingest statement costs about 3 ms, more than running
+    // it for one finding. A cached plan is made once per connection, maybe
+    // while the tables are small, so the statements are written to need no
+    // plan that is only good for small tables (see RECORD_FINDINGS in
+    // ingest-store.ts). Measured: 80,000 findings at a flat 1,400-1,600/s,
+    // where planning every statement ran at 1,100/s.
   });
   // An idle client losing its connection (e.g. PostgreSQL restarted) must not
   // crash the process; the pool replaces it on the next checkout.

@@ -38,7 +38,7 @@ import { guardDb } from './errors';
 // under heavy concurrency a few more cards than the threshold can get out before the
 // digest takes over. Two regions' IAM findings arriving at the same instant can likewise
 // make two alerts: each statement sees only what was committed.
-const RECORD_FINDINGS = `
+export const RECORD_FINDINGS = `
 WITH inp AS (
   SELECT * FROM jsonb_to_recordset($1::jsonb) AS x(
     ord int, envelope_id text, finding_id text, updated_at timestamptz, payload jsonb, source text,
@@ -94,7 +94,9 @@ WITH inp AS (
     last_seen = GREATEST(alert.last_seen, (SELECT fa.last_seen FROM fold_agg fa WHERE fa.alert_id = alert.id)),
     revision = alert.revision + 1,
     updated_at = now()
-  WHERE alert.id = ANY (ARRAY(SELECT alert_id FROM fold_agg))
+  -- The EXISTS is a one-time filter: with nothing to fold (nearly always) the scan never
+  -- starts, whatever plan a cached statement holds (one made on a small table scans it all).
+  WHERE alert.id = ANY (ARRAY(SELECT alert_id FROM fold_agg)) AND EXISTS (SELECT 1 FROM fold_agg)
   RETURNING alert.id, alert.finding_id, alert.delivery, alert.digest_id, alert.channel_id, alert.route_reason,
             COALESCE(alert.card_channel_id, alert.channel_id) AS lane
 ), d AS (
@@ -226,7 +228,9 @@ WITH inp AS (
   INSERT INTO job (kind, key, lane, payload)
   SELECT $4::text, 'digest:' || c.digest_id, c.channel_id, jsonb_build_object('digestId', c.digest_id::text)
   FROM (SELECT DISTINCT digest_id, channel_id FROM changed WHERE delivery = 'digest' AND digest_id IS NOT NULL) c
-  WHERE (SELECT true FROM job j WHERE j.key = 'digest:' || c.digest_id AND j.status = 'pending' LIMIT 1) IS NULL
+  -- Looked up by key alone, so only the key index fits (with a status condition a plan
+  -- could walk every pending job instead).
+  WHERE (SELECT j.status FROM job j WHERE j.key = 'digest:' || c.digest_id) IS DISTINCT FROM 'pending'
   ORDER BY c.digest_id
   ${REARM_ON_CONFLICT}
   RETURNING key
@@ -536,7 +540,8 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
     const keys = [...new Set(rows.map((r) => r.digest_key).filter((k): k is string => k !== null))];
     if (keys.length === 0) return;
     try {
-      await this.pool.query({ name: 'kanshi_rearm_started_digests', text: REARM_STARTED, values: [keys] });
+      // Unnamed, so planned each time: a plan cached while the job table was small could scan it.
+      await this.pool.query(REARM_STARTED, [keys]);
     } catch (err) {
       this.log.warn({ err, keys }, 'could not re-arm digest jobs after ingest; the next alert or close renders them');
     }

@@ -15,7 +15,7 @@ import type { ClaimedJob, JobQueue } from '../../ports/job-queue';
 // At most one job per lane per claim, and none from a lane with a running job
 // or a lane whose next slot is in the future: cards in one channel go out one
 // at a time, in order, at Slack's pace.
-const CLAIM = `
+export const CLAIM = `
 UPDATE job SET status = 'running', attempts = attempts + 1, locked_by = $1,
        locked_until = now() + make_interval(secs => $2::float8 / 1000), updated_at = now()
 WHERE id IN (
