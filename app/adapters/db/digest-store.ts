@@ -12,7 +12,10 @@ SELECT d.id::text, d.channel_id, d.finding_type, d.opened_at, COALESCE(max(a.cre
        -- In the same statement, so the states add up to the total (one snapshot).
        (SELECT COALESCE(jsonb_object_agg(s.state, s.n), '{}'::jsonb)
         FROM (SELECT state, count(*)::int AS n FROM alert WHERE digest_id = d.id GROUP BY state) s) AS states,
-       (array_agg(a.finding->'resource'->>'type' ORDER BY a.created_at DESC))[1] AS resource_type,
+       -- The newest alert's resource type: one row through alert_digest_idx, rather than
+       -- reading every alert's finding (a storm's digest holds thousands).
+       (SELECT l.finding->'resource'->>'type' FROM alert l
+        WHERE l.digest_id = d.id ORDER BY l.created_at DESC LIMIT 1) AS resource_type,
        max(CASE a.severity_label WHEN 'Critical' THEN 5 WHEN 'High' THEN 4 WHEN 'Medium' THEN 3
                                  WHEN 'Low' THEN 2 ELSE 1 END) AS highest
 FROM storm_digest d
