@@ -16,7 +16,8 @@
  * worker thread here (bench/support.ts). Environment: DATABASE_URL (absent: an embedded
  * PostgreSQL under /tmp), BENCH_SECONDS (20), BENCH_CONCURRENCY (32),
  * BENCH_WORKER (1; 0 runs the app without its card worker, to tell its cost
- * apart), and the app's own DATABASE_POOL_SIZE, INGEST_BATCH_MAX,
+ * apart), BENCH_APP_CPU_PROF (a directory for a CPU profile of the app's
+ * process), and the app's own DATABASE_POOL_SIZE, INGEST_BATCH_MAX,
  * INGEST_STATEMENTS, WORKER_CONCURRENCY, WORKER_POLL_MS,
  * SLACK_CHANNEL_INTERVAL_MS.
  */
@@ -282,6 +283,12 @@ function table(rows: readonly PhaseRow[]): string {
  */
 const APP_NODE_FLAGS = ['--max-old-space-size=192'];
 
+/** BENCH_APP_CPU_PROF=<dir>: write a V8 CPU profile of Kanshi's process there (open it in Chrome DevTools). */
+function appNodeFlags(): string[] {
+  const dir = process.env.BENCH_APP_CPU_PROF;
+  return dir ? [...APP_NODE_FLAGS, '--cpu-prof', `--cpu-prof-dir=${resolve(dir)}`] : APP_NODE_FLAGS;
+}
+
 /** A process's resident set size in bytes, from /proc (Linux); NaN where there is none. */
 function rssOf(pid: number): number {
   try {
@@ -302,7 +309,7 @@ interface AppProcess {
 async function startAppProcess(start: AppProcessStart): Promise<AppProcess> {
   const child = fork(join(__dirname, 'app-process.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    execArgv: APP_NODE_FLAGS,
+    execArgv: appNodeFlags(),
   });
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const port = await new Promise<number>((resolvePort, reject) => {
