@@ -331,11 +331,6 @@ export function buildApp(deps: AppDeps): KanshiApp {
     endpoints: SLACK_EVENTS_PATH,
     logger: boltLogger(logger),
     customRoutes: [
-      {
-        path: INGEST_PATH,
-        method: ['POST'],
-        handler: ingestHandler({ ingest, apiKey: config.INGEST_API_KEY, logger }),
-      },
       { path: '/healthz', method: ['GET'], handler: healthzHandler() },
       {
         path: '/readyz',
@@ -385,8 +380,21 @@ export function buildApp(deps: AppDeps): KanshiApp {
   // Bolt refuses requests older than 5 minutes but not ones dated in the future,
   // which a captured request could be replayed with for as long: refuse both.
   const slackListener = receiver.requestListener;
+  const ingestRoute = ingestHandler({ ingest, apiKey: config.INGEST_API_KEY, logger });
+  const httpLog = logger.child({ component: 'http' });
   const server = createServer((req, res) => {
-    if ((req.url ?? '').split('?')[0] === SLACK_EVENTS_PATH && !freshSlackTimestamp(req.headers, new Date())) {
+    const path = (req.url ?? '').split('?')[0];
+    // Ingest, the hot path, is routed here: Bolt's custom routes compile every
+    // route's pattern on each request. Other methods on its path reach Bolt (404).
+    if (path === INGEST_PATH && req.method === 'POST') {
+      ingestRoute(req, res).catch((err: unknown) => {
+        httpLog.error({ err: { message: (err as Error)?.message } }, 'ingest response failed');
+        if (!res.headersSent) res.writeHead(500).end();
+        else res.destroy();
+      });
+      return;
+    }
+    if (path === SLACK_EVENTS_PATH && !freshSlackTimestamp(req.headers, new Date())) {
       res.writeHead(401, { 'content-type': 'text/plain' }).end('stale or missing request timestamp');
       return;
     }

@@ -46,6 +46,25 @@ export function createLogger(level: string, destination?: pino.DestinationStream
   );
 }
 
+/**
+ * A child logger made on first use. Most ingest requests log nothing, and a
+ * pino child costs on every request (its bindings are serialised and redacted).
+ */
+export function lazyChild(parent: Logger, bindings: object): Logger {
+  let made: Logger | undefined;
+  const child = () => {
+    made ??= parent.child(bindings);
+    return made;
+  };
+  return {
+    debug: (obj, msg) => child().debug(obj, msg),
+    info: (obj, msg) => child().info(obj, msg),
+    warn: (obj, msg) => child().warn(obj, msg),
+    error: (obj, msg) => child().error(obj, msg),
+    child: (more) => child().child(more),
+  };
+}
+
 /** Bolt's logger interface over ours, so Bolt's own logs are structured too. */
 export function boltLogger(log: Logger): BoltLogger {
   let level = 'info' as LogLevel;

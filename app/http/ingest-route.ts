@@ -9,10 +9,11 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { lazyChild } from '../logging';
 import { StorageUnavailableError } from '../ports/errors';
 import type { Logger } from '../ports/logger';
 import type { IngestRequest, IngestResult, IngestService } from '../services/ingest';
-import { secretMatches } from './api-key';
+import { secretMatcher } from './api-key';
 import { readBody } from './body';
 import { sendJson } from './respond';
 
@@ -49,12 +50,13 @@ function header(req: IncomingMessage, name: string): string | undefined {
 }
 
 export function ingestHandler(deps: IngestRouteDeps) {
+  const apiKeyMatches = secretMatcher(deps.apiKey);
   return async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
-    const log = deps.logger.child({ requestId, route: INGEST_PATH });
+    const log = lazyChild(deps.logger, { requestId, route: INGEST_PATH });
     try {
-      await handle(req, res, requestId, deps, log);
+      await handle(req, res, requestId, deps, log, apiKeyMatches);
     } catch (err) {
       if (err instanceof StorageUnavailableError) {
         log.warn(
@@ -82,8 +84,9 @@ async function handle(
   requestId: string,
   deps: IngestRouteDeps,
   log: Logger,
+  apiKeyMatches: (presented: string | undefined) => boolean,
 ): Promise<void> {
-  if (!secretMatches(header(req, 'x-api-key'), deps.apiKey)) {
+  if (!apiKeyMatches(header(req, 'x-api-key'))) {
     log.warn({ userAgent: header(req, 'user-agent') }, 'ingest refused: missing or wrong API key');
     res.setHeader('connection', 'close');
     sendJson(res, 401, { error: 'unauthorized', message: 'missing or wrong x-api-key', requestId });

@@ -1,5 +1,6 @@
 import { Writable } from 'node:stream';
-import { createLogger } from '../../app/logging';
+import { createLogger, lazyChild } from '../../app/logging';
+import type { Logger } from '../../app/ports/logger';
 
 describe('logs', () => {
   it('redact secrets by key wherever they appear', () => {
@@ -27,5 +28,35 @@ describe('logs', () => {
     }
     expect(out).toContain('"alertId":"kept"');
     expect(out).toContain('[redacted]');
+  });
+
+  it('make a lazy child only when it first logs, with its bindings', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _enc, cb) {
+        lines.push(String(chunk));
+        cb();
+      },
+    });
+    const parent = createLogger('info', sink);
+    let children = 0;
+    const counting: Logger = {
+      debug: (o, m) => parent.debug(o, m),
+      info: (o, m) => parent.info(o, m),
+      warn: (o, m) => parent.warn(o, m),
+      error: (o, m) => parent.error(o, m),
+      child: (b) => {
+        children++;
+        return parent.child(b);
+      },
+    };
+    const log = lazyChild(counting, { requestId: 'r-1' });
+    expect(children).toBe(0);
+    log.warn({ n: 1 }, 'first');
+    log.error({ n: 2 }, 'second');
+    expect(children).toBe(1);
+    expect(lines).toHaveLength(2);
+    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ requestId: 'r-1' });
+    expect(JSON.parse(lines[1] as string)).toMatchObject({ level: 'error', n: 2, msg: 'second' });
   });
 });
