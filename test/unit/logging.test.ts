@@ -2,15 +2,21 @@ import { Writable } from 'node:stream';
 import { createLogger, lazyChild } from '../../app/logging';
 import type { Logger } from '../../app/ports/logger';
 
+/** A log destination that keeps each line. */
+function capture(): { lines: string[]; sink: Writable } {
+  const lines: string[] = [];
+  const sink = new Writable({
+    write(chunk, _enc, cb) {
+      lines.push(String(chunk));
+      cb();
+    },
+  });
+  return { lines, sink };
+}
+
 describe('logs', () => {
   it('redact secrets by key wherever they appear', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    });
+    const { lines, sink } = capture();
     const log = createLogger('info', sink);
     log.info(
       {
@@ -31,13 +37,7 @@ describe('logs', () => {
   });
 
   it('make a lazy child only when it first logs, with its bindings', () => {
-    const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk, _enc, cb) {
-        lines.push(String(chunk));
-        cb();
-      },
-    });
+    const { lines, sink } = capture();
     const parent = createLogger('info', sink);
     let children = 0;
     const counting: Logger = {
