@@ -1,0 +1,121 @@
+/**
+ * `npm run bench:service`: the ingest service against PostgreSQL alone (no
+ * HTTP, no Slack), over enough findings to see whether the write path holds
+ * its rate as the tables grow. It prints findings/s for every 10,000.
+ *
+ * This is how the cached-plan regression was found and its fix measured:
+ * compare `PGOPTIONS='-c plan_cache_mode=force_custom_plan'` (every statement
+ * planned afresh) with the default (PostgreSQL's cached generic plans).
+ *
+ * Environment: DATABASE_URL (required: a server where a scratch database may
+ * be created and dropped), BENCH_FINDINGS (80,000), BENCH_CONCURRENCY (32),
+ * STORM_THRESHOLD (20: with 20 channels at this rate, each is in a storm, as
+ * in `npm run bench`), INGEST_BATCH_MAX (64), INGEST_STATEMENTS (3).
+ */
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Client } from 'pg';
+import { openDatabase } from '../app/adapters/db/database';
+import { PgIngestStore } from '../app/adapters/db/ingest-store';
+import { migrate } from '../app/adapters/db/migrate';
+import { RoutingTable } from '../app/domain/routing';
+import { createLogger } from '../app/logging';
+import { IngestService } from '../app/services/ingest';
+import type { Json } from '../test/support/fixtures';
+import { eventFactory } from './support';
+
+const ROOT = join(__dirname, '..', '..');
+const FIXTURE = join(
+  ROOT,
+  '..',
+  'shared',
+  'fixtures',
+  'guardduty',
+  'aws-samples-amazon-guardduty-automated-response-sample.ndjson',
+);
+const REPORT_EVERY = 10_000;
+
+function intEnv(name: string, fallback: number): number {
+  const raw = process.env[name];
+  const n = raw ? Number(raw) : fallback;
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
+  return n;
+}
+
+async function admin(url: string, sql: string): Promise<void> {
+  const c = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
+  await c.connect();
+  try {
+    await c.query(sql);
+  } finally {
+    await c.end();
+  }
+}
+
+async function main(): Promise<void> {
+  const given = process.env.DATABASE_URL;
+  if (!given) throw new Error('DATABASE_URL is required (a server where a scratch database can be created)');
+  const findings = intEnv('BENCH_FINDINGS', 80_000);
+  const concurrency = intEnv('BENCH_CONCURRENCY', 32);
+  const name = `kanshi_bench_${randomBytes(5).toString('hex')}`;
+  const url = new URL(given);
+  url.pathname = `/${name}`;
+  await admin(given, `CREATE DATABASE ${name}`);
+  const db = openDatabase({ url: url.toString(), poolSize: 10 });
+  try {
+    await migrate(db.pool, join(ROOT, 'prisma', 'migrations'));
+    const quiet = createLogger('silent');
+    const store = new PgIngestStore(db.pool, quiet, {
+      maxBatch: intEnv('INGEST_BATCH_MAX', 64),
+      maxStatements: intEnv('INGEST_STATEMENTS', 3),
+    });
+    const accounts = Array.from({ length: 20 }, (_, i) => String(100_000_000_000 + i));
+    const routes = accounts.map((accountId, i) => ({ accountId, channelId: `C0BENCH${i}`, enabled: true }));
+    const service = new IngestService({
+      store,
+      quarantine: store,
+      routing: () => new RoutingTable(routes, 'C0BENCHDEF'),
+      allowedAccounts: [],
+      logger: quiet,
+      stormThreshold: intEnv('STORM_THRESHOLD', 20),
+      clock: { now: () => new Date() },
+    });
+    const base = JSON.parse(readFileSync(FIXTURE, 'utf8').split('\n')[0] ?? '') as Json;
+    const next = eventFactory(base, accounts);
+    console.log(
+      `ingest service, ${findings} findings, concurrency ${concurrency}, PGOPTIONS=${process.env.PGOPTIONS ?? '(none)'}`,
+    );
+    let sent = 0;
+    let mark = performance.now();
+    const started = mark;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (sent < findings) {
+          sent++;
+          if (sent % REPORT_EVERY === 0) {
+            const now = performance.now();
+            console.log(`${String(sent).padStart(8)}  ${Math.round((REPORT_EVERY / (now - mark)) * 1000)} findings/s`);
+            mark = now;
+          }
+          const e = next();
+          const result = await service.ingest(
+            { requestId: 'bench', raw: Buffer.from(e.body), size: e.body.length },
+            JSON.parse(e.body),
+          );
+          if (result.kind !== 'stored') throw new Error(`finding not stored: ${JSON.stringify(result)}`);
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    console.log(`all: ${Math.round(findings / seconds)} findings/s over ${seconds.toFixed(1)} s`);
+  } finally {
+    await db.close();
+    await admin(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
