@@ -96,8 +96,26 @@ interface HistoryMessage {
   metadata?: { event_type?: string; event_payload?: { alert_id?: unknown; key?: unknown } };
 }
 
-/** How far back to look, in pages of history, for a card of unknown outcome. */
+/** How far back to look, in pages of history, for a card or post of unknown outcome. */
 const MAX_HISTORY_PAGES = 5;
+
+type HistoryPage = WebAPICallResult & { messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } };
+
+/** The ts of the first message that matches, following the cursor for at most MAX_HISTORY_PAGES pages. */
+async function firstInHistory(
+  page: (cursor: string | undefined) => Promise<HistoryPage>,
+  matches: (m: HistoryMessage) => boolean,
+): Promise<string | undefined> {
+  let cursor: string | undefined;
+  for (let n = 0; n < MAX_HISTORY_PAGES; n++) {
+    const res = await page(cursor);
+    const hit = (res.messages ?? []).find(matches);
+    if (hit?.ts) return hit.ts;
+    cursor = res.response_metadata?.next_cursor || undefined;
+    if (!cursor) return undefined;
+  }
+  return undefined;
+}
 
 export class WebApiSlackSurface implements SlackSurface {
   constructor(private readonly client: WebClient) {}
@@ -193,48 +211,35 @@ export class WebApiSlackSurface implements SlackSurface {
     postKey: string,
     threadTs?: string | undefined,
   ): Promise<SlackResult<string | undefined>> {
-    return call(async () => {
-      const oldest = (Math.floor(Date.now() / 1000) - 86_400).toString();
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-        const args = { channel: channelId, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
-        const res: WebAPICallResult & { messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } } =
-          threadTs
-            ? await this.client.conversations.replies({ ...args, ts: threadTs })
-            : await this.client.conversations.history({ ...args, oldest });
-        const hit = (res.messages ?? []).find(
-          (m) => m.metadata?.event_type === POST_METADATA_EVENT_TYPE && m.metadata.event_payload?.key === postKey,
-        );
-        if (hit?.ts) return hit.ts;
-        cursor = res.response_metadata?.next_cursor || undefined;
-        if (!cursor) return undefined;
-      }
-      return undefined;
-    });
+    const oldest = (Math.floor(Date.now() / 1000) - 86_400).toString();
+    return call(() =>
+      firstInHistory(
+        (cursor) => {
+          const args = { channel: channelId, limit: 200, include_all_metadata: true, ...(cursor ? { cursor } : {}) };
+          return threadTs
+            ? this.client.conversations.replies({ ...args, ts: threadTs })
+            : this.client.conversations.history({ ...args, oldest });
+        },
+        (m) => m.metadata?.event_type === POST_METADATA_EVENT_TYPE && m.metadata.event_payload?.key === postKey,
+      ),
+    );
   }
 
   findCard(channelId: string, alertId: string, since: Date): Promise<SlackResult<string | undefined>> {
-    return call(async () => {
-      // A minute of slack for clock skew between us and Slack.
-      const oldest = (Math.floor(since.getTime() / 1000) - 60).toString();
-      let cursor: string | undefined;
-      for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
-        const res: WebAPICallResult & { messages?: HistoryMessage[]; response_metadata?: { next_cursor?: string } } =
-          await this.client.conversations.history({
+    // A minute of slack for clock skew between us and Slack.
+    const oldest = (Math.floor(since.getTime() / 1000) - 60).toString();
+    return call(() =>
+      firstInHistory(
+        (cursor) =>
+          this.client.conversations.history({
             channel: channelId,
             oldest,
             limit: 200,
             include_all_metadata: true,
             ...(cursor ? { cursor } : {}),
-          });
-        const hit = (res.messages ?? []).find(
-          (m) => m.metadata?.event_type === CARD_METADATA_EVENT_TYPE && m.metadata.event_payload?.alert_id === alertId,
-        );
-        if (hit?.ts) return hit.ts;
-        cursor = res.response_metadata?.next_cursor || undefined;
-        if (!cursor) return undefined;
-      }
-      return undefined;
-    });
+          }),
+        (m) => m.metadata?.event_type === CARD_METADATA_EVENT_TYPE && m.metadata.event_payload?.alert_id === alertId,
+      ),
+    );
   }
 }
