@@ -5,10 +5,10 @@
  * rules when a reload is invalid, and saying why in the log and the security
  * channel; draining on SIGTERM.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { FakeSlack } from '../fakes/fake-slack';
 import {
   API_KEY,
@@ -21,10 +21,8 @@ import {
 import { freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { wrapFinding } from '../support/fixtures';
+import { listeningPort, REPO_ROOT, spawnKanshi } from '../support/kanshi-process';
 import { createTestDb, type TestDb } from '../support/test-db';
-
-const ROOT = resolve(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'app', 'main.js');
 
 const SUPPRESS_MALICIOUS_IP = `rules:
   - name: lab-traffic
@@ -41,29 +39,6 @@ const BROKEN = `rules:
     suppress: { reason: "lab exercise" }
 `;
 
-interface Running {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<number | null>;
-}
-
-function start(env: Record<string, string>): Running {
-  let out = '';
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (b) => {
-    out += String(b);
-  });
-  child.stderr?.on('data', (b) => {
-    out += String(b);
-  });
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  return { child, out: () => out, exited };
-}
-
 describe('Kanshi as a process', () => {
   let db: TestDb;
   let slack: FakeSlack;
@@ -74,9 +49,9 @@ describe('Kanshi as a process', () => {
     // The entry point runs from dist/: build it (npm test has usually done so already).
     execFileSync(
       process.execPath,
-      [join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
+      [join(REPO_ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', 'tsconfig.build.json'],
       {
-        cwd: ROOT,
+        cwd: REPO_ROOT,
         stdio: 'ignore',
       },
     );
@@ -109,7 +84,7 @@ describe('Kanshi as a process', () => {
 
   it('refuses to start on an invalid rules file, naming the rule and the field', async () => {
     writeFileSync(env.RULES_FILE as string, BROKEN);
-    const run = start(env);
+    const run = spawnKanshi(env);
     expect(await run.exited).toBe(1);
     expect(run.out()).toContain('rule "lab-traffic"');
     expect(run.out()).toContain('typez');
@@ -117,12 +92,9 @@ describe('Kanshi as a process', () => {
 
   it('reloads rules on a file change and on SIGHUP, and keeps the previous rules when a reload is invalid', async () => {
     writeFileSync(env.RULES_FILE as string, SUPPRESS_MALICIOUS_IP);
-    const run = start(env);
+    const run = spawnKanshi(env);
     try {
-      const port = await eventually(async () => {
-        const m = /"port":(\d+),"msg":"kanshi listening"/.exec(run.out());
-        return m ? Number(m[1]) : undefined;
-      }, 20_000);
+      const port = await listeningPort(run, 20_000);
       const ingest = async () => {
         const res = await fetch(`http://127.0.0.1:${port}/ingest/eventbridge`, {
           method: 'POST',
@@ -162,7 +134,7 @@ describe('Kanshi as a process', () => {
 
   it('refuses the sandbox when real Slack credentials are configured', async () => {
     writeFileSync(env.RULES_FILE as string, 'rules: []\n');
-    const run = start({ ...env, SANDBOX: '1', SANDBOX_PORT: '0' });
+    const run = spawnKanshi({ ...env, SANDBOX: '1', SANDBOX_PORT: '0' });
     expect(await run.exited).toBe(1);
     expect(run.out()).toContain('refuses to run with real Slack credentials');
   }, 30_000);
@@ -170,7 +142,7 @@ describe('Kanshi as a process', () => {
   it('runs the sandbox with SANDBOX=1: the page, its local Slack, and Kanshi carding the replayed samples', async () => {
     writeFileSync(env.RULES_FILE as string, 'rules: []\n');
     const { SLACK_BOT_TOKEN: _t, SLACK_SIGNING_SECRET: _s, SLACK_API_URL: _u, ...rest } = env;
-    const run = start({ ...rest, SANDBOX: '1', SANDBOX_PORT: '0' });
+    const run = spawnKanshi({ ...rest, SANDBOX: '1', SANDBOX_PORT: '0' });
     try {
       const page = await eventually(async () => /Kanshi sandbox: open (http:\S+)/.exec(run.out())?.[1], 20_000);
       const html = await fetch(page);

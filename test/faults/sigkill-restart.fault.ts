@@ -18,10 +18,9 @@
  * expiry to now before the restart, as if the time had passed; the full form
  * (FAULTS_FULL=1) waits for it.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import type { FakeMessage } from '../../app/sandbox/local-slack';
 import { ACTION_IDS } from '../../app/slack/ids';
 import { FakeSlack } from '../fakes/fake-slack';
@@ -36,6 +35,7 @@ import {
 import { freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
 import { wrapFinding } from '../support/fixtures';
+import { type KanshiProcess, listeningPort, spawnKanshi } from '../support/kanshi-process';
 import { createTestDb, type TestDb } from '../support/test-db';
 import { FakeAws } from './fake-aws';
 import {
@@ -43,6 +43,7 @@ import {
   checkDelivery,
   type DeliveryCheck,
   deliveryFigures,
+  expectStoredAndCardedOnce,
   FULL,
   is2xx,
   postEvent,
@@ -54,8 +55,6 @@ import {
   waitForQuietQueue,
 } from './scenario-support';
 
-const ROOT = resolve(__dirname, '..', '..');
-const MAIN = join(ROOT, 'dist', 'app', 'main.js');
 const JOB_LOCK_MS = 120_000;
 const ADMIN_ROLE_ARN = 'arn:aws:iam::111122223333:role/KanshiGuardDutyAdmin';
 
@@ -79,35 +78,11 @@ const PER_ACCOUNT = shortOrFull(20, 60);
 const SLACK_DELAY_MS = 300;
 const NUDGE_AFTER_MS = 2000;
 
-interface Kanshi {
-  child: ChildProcess;
-  out: () => string;
-  exited: Promise<NodeJS.Signals | number | null>;
-  port: number;
-}
+type Kanshi = KanshiProcess & { port: number };
 
 async function startKanshi(env: Record<string, string>): Promise<Kanshi> {
-  let out = '';
-  const child = spawn(process.execPath, [MAIN], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (b) => {
-    out += String(b);
-  });
-  child.stderr?.on('data', (b) => {
-    out += String(b);
-  });
-  const exited = new Promise<NodeJS.Signals | number | null>((r) =>
-    child.on('exit', (code, signal) => r(signal ?? code)),
-  );
-  const port = await eventually(async () => {
-    if (child.exitCode !== null) throw new Error(`kanshi exited early:\n${out.slice(-3000)}`);
-    const m = /"port":(\d+),"msg":"kanshi listening"/.exec(out);
-    return m ? Number(m[1]) : undefined;
-  }, 30_000);
-  return { child, out: () => out, exited, port };
+  const k = spawnKanshi(env);
+  return { ...k, port: await listeningPort(k, 30_000) };
 }
 
 /** `/alert archive <id> false_positive <reason>`, signed as Slack signs it. */
@@ -374,11 +349,7 @@ describe('Kanshi killed with SIGKILL mid-stream and restarted', () => {
 
   it('stores every acknowledged finding and cards it exactly once', () => {
     expect(o.sent.filter((s) => !is2xx(s)).map((s) => s.status)).toEqual([]);
-    expect(o.delivery.lost).toEqual([]);
-    expect(o.missing).toBe(0);
-    expect(o.delivery.uncarded).toEqual([]);
-    expect(o.delivery.carded).toBe(o.sent.length);
-    expect(o.delivery.duplicates).toEqual([]);
+    expectStoredAndCardedOnce(o.delivery, o.missing, o.sent.length);
   });
 
   it('finishes its work after the restart', () => {
