@@ -19,15 +19,12 @@ describe('posts made by jobs', () => {
     await h.close();
   });
 
+  const acknowledge = (alertId: string, ts: string) =>
+    click(h, { actionId: ACTION_IDS.acknowledge, value: alertId, user: ALICE, channel: PROD_CHANNEL, messageTs: ts });
+
   async function acknowledged(): Promise<{ ts: string; key: string }> {
     const { alertId, ts } = await postedCard(h);
-    await click(h, {
-      actionId: ACTION_IDS.acknowledge,
-      value: alertId,
-      user: ALICE,
-      channel: PROD_CHANNEL,
-      messageTs: ts,
-    });
+    await acknowledge(alertId, ts);
     await h.slack.waitFor(() => h.slack.replies(PROD_CHANNEL, ts)[0]);
     const job = await eventually(async () => {
       const r = await h.db.pool.query<{ key: string }>(
@@ -61,13 +58,7 @@ describe('posts made by jobs', () => {
     const { alertId, ts } = await postedCard(h);
     // The timeline reply's first post fails (Slack answered 500): the retry looks, finds nothing, posts once.
     h.slack.failNext('chat.postMessage', { kind: 'http', status: 500 });
-    await click(h, {
-      actionId: ACTION_IDS.acknowledge,
-      value: alertId,
-      user: ALICE,
-      channel: PROD_CHANNEL,
-      messageTs: ts,
-    });
+    await acknowledge(alertId, ts);
     const reply = await h.slack.waitFor(() => h.slack.replies(PROD_CHANNEL, ts)[0], 15_000);
     expect(reply.text).toContain(`<@${ALICE.id}> acknowledged this`);
     expect(h.slack.callsTo('conversations.replies').some((c) => c.args.ts === ts)).toBe(true);

@@ -193,6 +193,19 @@ export async function checkDelivery(pool: Pool, slack: LocalSlack, sent: Sent[])
   };
 }
 
+/**
+ * The suite's contract, asserted: every acknowledged finding is stored (none
+ * lost, none still `missing` from the scenario's own count), and each of the
+ * `expected` alerts has exactly one card.
+ */
+export function expectStoredAndCardedOnce(d: DeliveryCheck, missing: number, expected: number): void {
+  expect(d.lost).toEqual([]);
+  expect(missing).toBe(0);
+  expect(d.uncarded).toEqual([]);
+  expect(d.carded).toBe(expected);
+  expect(d.duplicates).toEqual([]);
+}
+
 /** Waits until every acknowledged alert has at least one card, then a little longer for stragglers. */
 export async function waitForCards(slack: LocalSlack, sent: Sent[], timeoutMs: number, settleMs = 1500) {
   const ids = new Set(sent.filter(is2xx).flatMap((s) => (s.alertId ? [s.alertId] : [])));
