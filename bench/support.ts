@@ -6,11 +6,11 @@
  * compete with Kanshi for the main thread's event loop: what we measure is
  * the app's latency, not our own. It talks only to 127.0.0.1.
  */
-import { randomBytes } from 'node:crypto';
-import { Agent, request } from 'node:http';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { isMainThread, parentPort, Worker, workerData } from 'node:worker_threads';
 import { type Json, wrapFinding } from '../test/support/fixtures';
+import { RawHttpClient } from './http-load';
 
 export const INGEST_PATH = '/ingest/eventbridge';
 /** Past this a request counts as failed (status 0); EventBridge itself gives up after 5 s. */
@@ -28,21 +28,34 @@ export interface BenchEvent {
 /**
  * Every call returns a distinct new finding: a clone of `base` with a fresh
  * 32-hex id and a random account among `accounts`, wrapped in an EventBridge
- * envelope the way the GuardDuty administrator account publishes it. Distinct
- * ids matter: a repeated id would take the cheaper duplicate path.
+ * envelope (fresh id) the way the GuardDuty administrator account publishes
+ * it. Distinct ids matter: a repeated id would take the cheaper duplicate path.
+ *
+ * The body is serialised once, with markers where the ids go, and each call
+ * only splices its ids in, so that making events costs the generator little.
  */
 export function eventFactory(base: Json, accounts: readonly string[]): () => BenchEvent {
   const region = typeof base.region === 'string' ? base.region : 'us-east-1';
+  const [FINDING, ACCOUNT, ENVELOPE] = ['@@finding@@', '@@account@@', '@@envelope@@'];
+  const finding: Json = {
+    ...base,
+    id: FINDING,
+    accountId: ACCOUNT,
+    arn: `arn:aws:guardduty:${region}:${ACCOUNT}:detector/${ACCOUNT}/finding/${FINDING}`,
+  };
+  // Odd indexes are markers, even ones the literal text between them.
+  const parts = JSON.stringify(wrapFinding(finding, { id: ENVELOPE })).split(/(@@finding@@|@@account@@|@@envelope@@)/);
   return () => {
     const findingId = randomBytes(16).toString('hex');
     const accountId = accounts[Math.floor(Math.random() * accounts.length)] ?? '123456789012';
-    const finding: Json = {
-      ...base,
-      id: findingId,
-      accountId,
-      arn: `arn:aws:guardduty:${region}:${accountId}:detector/${accountId}/finding/${findingId}`,
-    };
-    return { findingId, body: JSON.stringify(wrapFinding(finding)) };
+    const envelopeId = randomUUID();
+    let body = '';
+    for (let i = 0; i < parts.length; i++) {
+      const part = parts[i] as string;
+      if (i % 2 === 0) body += part;
+      else body += part === FINDING ? findingId : part === ACCOUNT ? accountId : envelopeId;
+    }
+    return { findingId, body };
   };
 }
 
@@ -139,62 +152,42 @@ class Client {
   readonly samples: Sample[] = [];
   readonly acceptedIds: string[] = [];
   firstError: string | undefined;
-  private readonly agent: Agent;
+  private readonly http: RawHttpClient;
   private readonly next: () => BenchEvent;
+  private readonly headPrefix: string;
 
-  constructor(private readonly job: LoadJob) {
+  constructor(job: LoadJob) {
     // Keep-alive, as EventBridge API destinations reuse connections; a
-    // request beyond maxSockets waits in the agent's queue, and that wait is
+    // request beyond maxSockets waits for a connection, and that wait is
     // part of its latency.
-    this.agent = new Agent({ keepAlive: true, maxSockets: job.maxSockets });
+    this.http = new RawHttpClient(job.port, job.maxSockets);
     this.next = eventFactory(job.baseFinding, job.accounts);
+    this.headPrefix =
+      `POST ${INGEST_PATH} HTTP/1.1\r\nhost: 127.0.0.1:${job.port}\r\n` +
+      `content-type: application/json; charset=utf-8\r\nx-api-key: ${job.apiKey}\r\n` +
+      'user-agent: Amazon/EventBridge/ApiDestinations\r\n';
   }
 
   /** Sends one new finding; latency is measured from `since` (scheduled or actual send time). */
-  send(since: number): Promise<void> {
+  async send(since: number): Promise<void> {
     const event = this.next();
-    return new Promise<void>((resolve) => {
-      let done = false;
-      const finish = (status: number, error?: string) => {
-        if (done) return;
-        done = true;
-        clearTimeout(timer);
-        this.samples.push({ latencyMs: performance.now() - since, status });
-        if (status >= 200 && status < 300) this.acceptedIds.push(event.findingId);
-        else if (this.firstError === undefined) this.firstError = `${status}: ${error ?? ''}`.slice(0, 300);
-        resolve();
-      };
-      const req = request(
-        {
-          host: '127.0.0.1',
-          port: this.job.port,
-          path: INGEST_PATH,
-          method: 'POST',
-          agent: this.agent,
-          headers: {
-            'content-type': 'application/json; charset=utf-8',
-            'content-length': Buffer.byteLength(event.body),
-            'x-api-key': this.job.apiKey,
-            'user-agent': 'Amazon/EventBridge/ApiDestinations',
-          },
-        },
-        (res) => {
-          const chunks: Buffer[] = [];
-          res.on('data', (c: Buffer) => chunks.push(c));
-          res.on('end', () => finish(res.statusCode ?? 0, Buffer.concat(chunks).toString('utf8')));
-          res.on('error', (err) => finish(0, err.message));
-        },
-      );
-      // One timer from creation covers the wait for a socket too, which
-      // req.setTimeout would not.
-      const timer = setTimeout(() => req.destroy(new Error('timeout')), REQUEST_TIMEOUT_MS);
-      req.on('error', (err) => finish(0, err.message));
-      req.end(event.body);
-    });
+    const head = `${this.headPrefix}content-length: ${Buffer.byteLength(event.body)}\r\n\r\n`;
+    let status = 0;
+    let detail = '';
+    try {
+      const res = await this.http.request(head, event.body, REQUEST_TIMEOUT_MS);
+      status = res.status;
+      detail = res.body;
+    } catch (err) {
+      detail = (err as Error).message;
+    }
+    this.samples.push({ latencyMs: performance.now() - since, status });
+    if (status >= 200 && status < 300) this.acceptedIds.push(event.findingId);
+    else if (this.firstError === undefined) this.firstError = `${status}: ${detail}`.slice(0, 300);
   }
 
   close(): void {
-    this.agent.destroy();
+    this.http.destroy();
   }
 }
 
