@@ -27,7 +27,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { performance } from 'node:perf_hooks';
 import { Client, Pool } from 'pg';
 import { type Database, openDatabase } from '../app/adapters/db/database';
 import { startEmbeddedPostgres } from '../app/adapters/db/embedded-postgres';
@@ -38,7 +38,15 @@ import { FakeSlack } from '../test/fakes/fake-slack';
 import type { Json } from '../test/support/fixtures';
 import type { AppProcessReply, AppProcessStart } from './app-process';
 import { type InteractionResult, runInteractions, type StormResult, stormOutcome } from './phases';
-import { eventFactory, type LoadSpec, type PhaseSummary, runLoadInWorker, type Sample, summarise } from './support';
+import {
+  eventFactory,
+  type LoadSpec,
+  type PhaseSummary,
+  type PhaseVitals,
+  runLoadInWorker,
+  type Sample,
+  summarise,
+} from './support';
 
 /** EventBridge API destinations default to 300 invocations per second. */
 const PACED_RATE_PER_S = 300;
@@ -302,7 +310,21 @@ function rssOf(pid: number): number {
 interface AppProcess {
   pid: number;
   port: number;
+  /** Starts measuring the app's event-loop delay and GC pauses; phaseEnd() returns them. */
+  phaseStart(): void;
+  phaseEnd(): Promise<PhaseVitals>;
   stop(): Promise<void>;
+}
+
+function vitalsLines(phases: Array<[string, PhaseSummary]>): string[] {
+  return phases.map(([name, s]) => {
+    const v = s.app;
+    if (!v) return `${name}: no figures from Kanshi's process`;
+    return (
+      `Kanshi's process during ${name}: event-loop delay p99 ${fmt(v.loopDelayP99Ms)} / max ${fmt(v.loopDelayMaxMs)} ms; ` +
+      `GC ${v.gcCount} pauses (${v.gcMajorCount} major), longest ${fmt(v.gcMaxMs)} ms, ${fmt(v.gcTotalMs, 0)} ms in all`
+    );
+  });
 }
 
 /** Kanshi in a child process (bench/app-process.ts), started and listening. */
@@ -314,7 +336,9 @@ async function startAppProcess(start: AppProcessStart): Promise<AppProcess> {
   const exited = new Promise<void>((done) => child.once('exit', () => done()));
   const port = await new Promise<number>((resolvePort, reject) => {
     child.once('message', (m: AppProcessReply) =>
-      m.type === 'started' ? resolvePort(m.port) : reject(new Error(`kanshi did not start: ${m.error}`)),
+      m.type === 'started'
+        ? resolvePort(m.port)
+        : reject(new Error(`kanshi did not start: ${m.type === 'failed' ? m.error : m.type}`)),
     );
     child.once('exit', (code) => reject(new Error(`kanshi exited with ${code} before listening`)));
     child.send(start);
@@ -322,6 +346,21 @@ async function startAppProcess(start: AppProcessStart): Promise<AppProcess> {
   return {
     pid: child.pid ?? -1,
     port,
+    phaseStart() {
+      child.send({ type: 'phase-start' });
+    },
+    phaseEnd() {
+      return new Promise<PhaseVitals>((resolveVitals, reject) => {
+        const onMessage = (m: AppProcessReply) => {
+          if (m.type !== 'vitals') return;
+          child.off('message', onMessage);
+          resolveVitals(m.vitals);
+        };
+        child.on('message', onMessage);
+        if (child.exitCode !== null || child.signalCode !== null) reject(new Error('kanshi has exited'));
+        else child.send({ type: 'phase-end' });
+      });
+    },
     async stop() {
       if (child.exitCode === null && child.signalCode === null) child.send({ type: 'stop' });
       await exited;
@@ -431,22 +470,11 @@ async function main(): Promise<void> {
   const phaseTimeoutMs = (s: number) => s * 1000 + 60_000;
 
   const accepted = new Set<string>();
-  // Main-thread event-loop delay during a phase: high values mean the app's
-  // own thread (CPU, GC) rather than the database made requests wait. The
-  // histogram records whole timer intervals, so the resolution is taken off.
-  const LOOP_RESOLUTION_MS = 10;
-  const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-  const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
   const run = async (spec: LoadSpec, timeoutMs: number, forAccounts?: string[]): Promise<PhaseSummary> => {
-    loop.reset();
-    loop.enable();
-    try {
-      const r = await runLoadInWorker(job(spec, forAccounts), timeoutMs);
-      for (const id of r.acceptedIds) accepted.add(id);
-      return { ...r.summary, loopDelayP99Ms: lagMs(loop.percentile(99)), loopDelayMaxMs: lagMs(loop.max) };
-    } finally {
-      loop.disable();
-    }
+    app.phaseStart();
+    const r = await runLoadInWorker(job(spec, forAccounts), timeoutMs);
+    for (const id of r.acceptedIds) accepted.add(id);
+    return { ...r.summary, app: await app.phaseEnd() };
   };
 
   // Phase E first, on a quiet app: a storm's drain time must not include
@@ -474,15 +502,34 @@ async function main(): Promise<void> {
     });
   }
 
-  // Warm-up (not reported): JIT, the app's pool connections, prepared statements.
-  log('warm-up (2 s)');
+  // Warm-up (not reported): JIT, the app's pool connections, prepared
+  // statements, then the interaction paths' first use (Bolt, the ORM), as in
+  // an app that has been running for a while.
+  log('warm-up (4 s)');
   await run({ mode: 'closed', concurrency: 8, seconds: 2 }, phaseTimeoutMs(2));
-
   // Phase D rides on phase A: Slack's requests arrive while ingest runs at 300/s.
   const openAlerts = await db.pool.query<{ id: string }>(
     `SELECT id::text FROM alert WHERE state = 'open' AND delivery = 'card' AND account_id <> $1 LIMIT 10000`,
     [STORM_ACCOUNT],
   );
+  const interact = (alertIds: string[], perSecond: number, s: number) =>
+    runInteractions({
+      port,
+      slack,
+      signingSecret: SIGNING_SECRET,
+      channelId: 'C0BENCH0000',
+      alertIds,
+      perSecond,
+      seconds: s,
+    });
+  // The warm-up's clicks take alerts of their own, so phase D's find theirs still open.
+  const WARM_CLICKS = 10;
+  const alertIds = openAlerts.rows.map((r) => r.id);
+  await Promise.all([
+    run({ mode: 'closed', concurrency: 8, seconds: 2 }, phaseTimeoutMs(2)),
+    interact(alertIds.slice(-WARM_CLICKS), WARM_CLICKS, 2),
+  ]);
+
   log(
     `phase A: paced, open loop at ${PACED_RATE_PER_S}/s for ${seconds} s, with phase D: ${interactionsPerS} interactions/s`,
   );
@@ -490,15 +537,7 @@ async function main(): Promise<void> {
   peaks.appPhase = rssOf(app.pid);
   const [paced, interactions] = await Promise.all([
     run({ mode: 'open', ratePerS: PACED_RATE_PER_S, seconds }, phaseTimeoutMs(seconds)),
-    runInteractions({
-      port,
-      slack,
-      signingSecret: SIGNING_SECRET,
-      channelId: 'C0BENCH0000',
-      alertIds: openAlerts.rows.map((r) => r.id),
-      perSecond: interactionsPerS,
-      seconds,
-    }),
+    interact(alertIds.slice(0, -WARM_CLICKS), interactionsPerS, seconds),
   ]);
   log(`phase B: saturation, closed loop with ${concurrency} senders for ${seconds} s`);
   const saturation = await run({ mode: 'closed', concurrency, seconds }, phaseTimeoutMs(seconds));
@@ -587,7 +626,10 @@ async function main(): Promise<void> {
     ...rows
       .filter((r) => r.summary.nonOk > 0)
       .map((r) => `${r.phase}: non-2xx ${JSON.stringify(r.summary.nonOkByStatus)}; first: ${r.summary.firstError}`),
-    `main-thread event-loop delay p99/max: paced ${fmt(paced.loopDelayP99Ms)}/${fmt(paced.loopDelayMaxMs)} ms, saturation ${fmt(saturation.loopDelayP99Ms)}/${fmt(saturation.loopDelayMaxMs)} ms`,
+    ...vitalsLines([
+      ['paced', paced],
+      ['saturation', saturation],
+    ]),
     `stored: ${verification.alerts} alerts for ${verification.acceptedDistinct} distinct accepted finding ids (${verification.acceptedFound} found) ${verification.ok ? 'OK' : 'MISMATCH'}`,
     runWorker
       ? `cards posted to FakeSlack during A+B: ${cardsPosted} (paced at ${config.SLACK_CHANNEL_INTERVAL_MS} ms per channel)`

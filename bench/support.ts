@@ -70,6 +70,17 @@ export interface Sample {
   status: number;
 }
 
+/** The app's own thread during a phase: high values mean CPU or GC, not the database, made requests wait. */
+export interface PhaseVitals {
+  loopDelayP99Ms: number;
+  loopDelayMaxMs: number;
+  /** Garbage-collection pauses: the longest, their sum and how many (major: mark-compact). */
+  gcMaxMs: number;
+  gcTotalMs: number;
+  gcCount: number;
+  gcMajorCount: number;
+}
+
 export interface PhaseSummary {
   requests: number;
   ok: number;
@@ -86,9 +97,8 @@ export interface PhaseSummary {
   /** Open loop only: how late the generator itself sent, p99 and max (should be ~1 ms). */
   sendLagP99Ms?: number;
   sendLagMaxMs?: number;
-  /** Event-loop delay of the app's (main) thread during the phase, p99 and max. */
-  loopDelayP99Ms?: number;
-  loopDelayMaxMs?: number;
+  /** Kanshi's own process during the phase (bench/app-process.ts). */
+  app?: PhaseVitals;
   firstError?: string;
 }
 
