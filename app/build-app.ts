@@ -105,6 +105,8 @@ export function buildApp(deps: AppDeps): KanshiApp {
   const ingestStore = new PgIngestStore(db.pool, logger.child({ component: 'ingest-store' }), {
     maxBatch: config.INGEST_BATCH_MAX,
     maxStatements: config.INGEST_STATEMENTS,
+    minBatch: config.INGEST_MIN_BATCH,
+    maxWaitMs: config.INGEST_MAX_WAIT_MS,
   });
   const cardStore = new PrismaCardStore(db.prisma);
   const triageStore = new PrismaTriageStore(db.prisma);

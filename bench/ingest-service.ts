@@ -10,7 +10,8 @@
  * Environment: DATABASE_URL (required: a server where a scratch database may
  * be created and dropped), BENCH_FINDINGS (80,000), BENCH_CONCURRENCY (32),
  * STORM_THRESHOLD (20: with 20 channels at this rate, each is in a storm, as
- * in `npm run bench`), INGEST_BATCH_MAX (64), INGEST_STATEMENTS (3).
+ * in `npm run bench`), INGEST_BATCH_MAX (64), INGEST_STATEMENTS (3),
+ * INGEST_MIN_BATCH (8), INGEST_MAX_WAIT_MS (2).
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -69,6 +70,8 @@ async function main(): Promise<void> {
     const store = new PgIngestStore(db.pool, quiet, {
       maxBatch: intEnv('INGEST_BATCH_MAX', 64),
       maxStatements: intEnv('INGEST_STATEMENTS', 3),
+      minBatch: intEnv('INGEST_MIN_BATCH', 8),
+      maxWaitMs: intEnv('INGEST_MAX_WAIT_MS', 2),
     });
     const accounts = Array.from({ length: 20 }, (_, i) => String(100_000_000_000 + i));
     const routes = accounts.map((accountId, i) => ({ accountId, channelId: `C0BENCH${i}`, enabled: true }));

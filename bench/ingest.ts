@@ -18,7 +18,7 @@
  * BENCH_WORKER (1; 0 runs the app without its card worker, to tell its cost
  * apart), BENCH_APP_CPU_PROF (a directory for a CPU profile of the app's
  * process), and the app's own DATABASE_POOL_SIZE, INGEST_BATCH_MAX,
- * INGEST_STATEMENTS, WORKER_CONCURRENCY, WORKER_POLL_MS,
+ * INGEST_STATEMENTS, INGEST_MIN_BATCH, INGEST_MAX_WAIT_MS, WORKER_CONCURRENCY, WORKER_POLL_MS,
  * SLACK_CHANNEL_INTERVAL_MS.
  */
 import { fork } from 'node:child_process';
@@ -385,6 +385,8 @@ async function main(): Promise<void> {
     'DATABASE_POOL_SIZE',
     'INGEST_BATCH_MAX',
     'INGEST_STATEMENTS',
+    'INGEST_MIN_BATCH',
+    'INGEST_MAX_WAIT_MS',
     'WORKER_CONCURRENCY',
     'WORKER_POLL_MS',
     'SLACK_CHANNEL_INTERVAL_MS',
@@ -600,6 +602,8 @@ async function main(): Promise<void> {
       DATABASE_POOL_SIZE: config.DATABASE_POOL_SIZE,
       INGEST_BATCH_MAX: config.INGEST_BATCH_MAX,
       INGEST_STATEMENTS: config.INGEST_STATEMENTS,
+      INGEST_MIN_BATCH: config.INGEST_MIN_BATCH,
+      INGEST_MAX_WAIT_MS: config.INGEST_MAX_WAIT_MS,
       WORKER_CONCURRENCY: config.WORKER_CONCURRENCY,
       WORKER_POLL_MS: config.WORKER_POLL_MS,
       SLACK_CHANNEL_INTERVAL_MS: config.SLACK_CHANNEL_INTERVAL_MS,

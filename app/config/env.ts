@@ -47,6 +47,10 @@ export const envSchema = z.object({
   INGEST_BATCH_MAX: z.coerce.number().int().min(1).max(500).default(64),
   /** Ingest statements running at once; each holds a pool connection while it runs. */
   INGEST_STATEMENTS: z.coerce.number().int().min(1).max(32).default(3),
+  /** While an ingest statement runs, another starts only once this many findings wait... */
+  INGEST_MIN_BATCH: z.coerce.number().int().min(1).max(500).default(8),
+  /** ...or the oldest of them has waited this long (milliseconds). */
+  INGEST_MAX_WAIT_MS: z.coerce.number().min(0).max(1000).default(2),
   EMBEDDED_PG_DIR: z.string().default('.data/postgres'),
   EMBEDDED_PG_PORT: z.coerce.number().int().min(1).max(65535).default(54329),
   SLACK_BOT_TOKEN: z.string().regex(/^xox[bp]-/, 'must be a bot token starting with xoxb-'),

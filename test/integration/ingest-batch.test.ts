@@ -211,4 +211,59 @@ describe('batched ingest writes', () => {
     // The batch's statement, then one per finding of it.
     expect(statements).toBe(5);
   });
+
+  describe('a second statement while one runs', () => {
+    /** The first ingest statement is held back `holdMs` before it is sent, as a slow statement would be. */
+    function holdFirstStatement(holdMs: number): void {
+      const query = db.pool.query.bind(db.pool) as (q: unknown, v?: unknown) => Promise<unknown>;
+      let held = false;
+      (db.pool as unknown as { query: unknown }).query = async (q: unknown, v?: unknown) => {
+        if (!held && (q as QueryConfig | undefined)?.name === 'kanshi_record_findings') {
+          held = true;
+          await new Promise((r) => setTimeout(r, holdMs));
+        }
+        return query(q, v);
+      };
+    }
+    const serviceWith = (opts: { minBatch: number; maxWaitMs: number }) => {
+      const store = new PgIngestStore(db.pool, quiet, { maxStatements: 2, maxBatch: 64, ...opts });
+      return service({ store });
+    };
+
+    it('waits for more findings than a few: they go together when the first statement ends', async () => {
+      holdFirstStatement(300);
+      const svc = serviceWith({ minBatch: 8, maxWaitMs: 60_000 });
+      const first = ingest(svc, finding(plain.finding));
+      const rest = Array.from({ length: 5 }, () => ingest(svc, finding(plain.finding)));
+      await new Promise((r) => setTimeout(r, 150));
+      // A slot is free, but five findings are fewer than eight and have not waited a minute:
+      // nothing is sent but the first statement (held, so not counted yet).
+      expect(statements).toBe(0);
+      const results = await Promise.all([first, ...rest]);
+      expect(results.every((r) => r.kind === 'stored' && r.status === 'accepted')).toBe(true);
+      expect(statements).toBe(2);
+    });
+
+    it('starts one for a finding that has waited maxWaitMs, while the first still runs', async () => {
+      holdFirstStatement(1500);
+      const svc = serviceWith({ minBatch: 8, maxWaitMs: 20 });
+      const order: string[] = [];
+      const first = ingest(svc, finding(plain.finding)).then(() => order.push('first'));
+      const second = ingest(svc, finding(plain.finding)).then(() => order.push('second'));
+      await Promise.all([first, second]);
+      expect(order).toEqual(['second', 'first']);
+      expect(statements).toBe(2);
+    });
+
+    it('starts one at once when minBatch findings wait', async () => {
+      holdFirstStatement(1500);
+      const svc = serviceWith({ minBatch: 3, maxWaitMs: 60_000 });
+      const order: string[] = [];
+      const first = ingest(svc, finding(plain.finding)).then(() => order.push('first'));
+      const rest = Array.from({ length: 3 }, () => ingest(svc, finding(plain.finding)).then(() => order.push('rest')));
+      await Promise.all([first, ...rest]);
+      expect(order).toEqual(['rest', 'rest', 'rest', 'first']);
+      expect(statements).toBe(2);
+    });
+  });
 });
