@@ -5,6 +5,8 @@
  * with millisecond precision (what the database stores for the dedup key).
  */
 const SPACED = /^(\d{4}-\d{2}-\d{2})[ T](\d{2}:\d{2}:\d{2})(?:\.(\d+))?(Z|[+-]\d{2}:?\d{2})?$/;
+/** GuardDuty's own shape, and already the output's: read with one Date. */
+const CANONICAL = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
 
 export function parseTimestamp(value: unknown): string | undefined {
   if (typeof value === 'number' && Number.isFinite(value)) {
@@ -13,6 +15,12 @@ export function parseTimestamp(value: unknown): string | undefined {
     return toIso(new Date(ms));
   }
   if (typeof value !== 'string' || value.length > 64) return undefined;
+  if (CANONICAL.test(value)) {
+    // What survives the round trip is a real instant; anything else (an impossible day,
+    // 24:00) is read the general way below.
+    const d = new Date(value);
+    if (!Number.isNaN(d.getTime()) && d.toISOString() === value) return toIso(d);
+  }
   const m = SPACED.exec(value.trim());
   if (!m) return undefined;
   const [, date, time, fraction = '', zone = 'Z'] = m;
