@@ -80,6 +80,8 @@ class Connection {
   private inFlight: InFlight | null = null;
   private ready: Promise<void>;
   closed = false;
+  /** The server said `connection: close`: no further request on this one. */
+  ending = false;
 
   constructor(port: number, onClosed: (c: Connection) => void) {
     this.socket = connect({ host: '127.0.0.1', port, noDelay: true });
@@ -134,7 +136,10 @@ class Connection {
       this.inFlight = null;
       this.head = null;
       this.buf = Buffer.alloc(0);
-      if (head.close) this.socket.end();
+      if (head.close) {
+        this.ending = true;
+        this.socket.end();
+      }
       done?.resolve({ status: head.status, body: body.toString('utf8') });
     } catch (err) {
       this.socket.destroy(err as Error);
@@ -168,7 +173,8 @@ export class RawHttpClient {
     let waiter: ((c: Connection) => void) | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        if (waiter) this.waiters.splice(this.waiters.indexOf(waiter), 1);
+        const queued = waiter ? this.waiters.indexOf(waiter) : -1;
+        if (queued >= 0) this.waiters.splice(queued, 1);
         conn?.destroy();
         reject(new Error('timeout'));
       }, timeoutMs);
@@ -213,7 +219,7 @@ export class RawHttpClient {
 
   private release(conn: Connection): void {
     if (conn.closed) return;
-    if (this.destroyed) {
+    if (this.destroyed || conn.ending) {
       conn.destroy();
       return;
     }

@@ -338,9 +338,10 @@ export interface IngestBatchOptions {
   maxStatements: number;
   /**
    * While a statement runs, another starts only once this many findings wait, or the
-   * oldest of them has waited `maxWaitMs`: a statement costs about 1.4 ms of database
-   * time whatever it carries, and each finding about 0.3 ms more, so under load fewer,
-   * fuller statements leave more of the machine for findings.
+   * oldest of them has waited `maxWaitMs`. Most of a small statement's cost is per
+   * statement (EXPLAIN ANALYZE on 20,000 alerts: 0.5 ms for one finding, 2.4 ms for 32,
+   * before its commit), so under load fewer, fuller statements leave more of the
+   * machine for findings.
    */
   minBatch: number;
   maxWaitMs: number;
