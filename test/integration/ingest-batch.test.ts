@@ -244,25 +244,31 @@ describe('batched ingest writes', () => {
       expect(statements).toBe(2);
     });
 
-    it('starts one for a finding that has waited maxWaitMs, while the first still runs', async () => {
-      holdFirstStatement(1500);
-      const svc = serviceWith({ minBatch: 8, maxWaitMs: 20 });
+    /** Ingests one finding, then `later` more at once; resolves with the order they were answered in. */
+    const answerOrder = async (svc: IngestService, later: number): Promise<string[]> => {
       const order: string[] = [];
       const first = ingest(svc, finding(plain.finding)).then(() => order.push('first'));
-      const second = ingest(svc, finding(plain.finding)).then(() => order.push('second'));
-      await Promise.all([first, second]);
-      expect(order).toEqual(['second', 'first']);
+      const rest = Array.from({ length: later }, () =>
+        ingest(svc, finding(plain.finding)).then(() => order.push('later')),
+      );
+      await Promise.all([first, ...rest]);
+      return order;
+    };
+
+    it('starts one for a finding that has waited maxWaitMs, while the first still runs', async () => {
+      holdFirstStatement(1500);
+      expect(await answerOrder(serviceWith({ minBatch: 8, maxWaitMs: 20 }), 1)).toEqual(['later', 'first']);
       expect(statements).toBe(2);
     });
 
     it('starts one at once when minBatch findings wait', async () => {
       holdFirstStatement(1500);
-      const svc = serviceWith({ minBatch: 3, maxWaitMs: 60_000 });
-      const order: string[] = [];
-      const first = ingest(svc, finding(plain.finding)).then(() => order.push('first'));
-      const rest = Array.from({ length: 3 }, () => ingest(svc, finding(plain.finding)).then(() => order.push('rest')));
-      await Promise.all([first, ...rest]);
-      expect(order).toEqual(['rest', 'rest', 'rest', 'first']);
+      expect(await answerOrder(serviceWith({ minBatch: 3, maxWaitMs: 60_000 }), 3)).toEqual([
+        'later',
+        'later',
+        'later',
+        'first',
+      ]);
       expect(statements).toBe(2);
     });
   });
