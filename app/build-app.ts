@@ -107,6 +107,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     maxStatements: config.INGEST_STATEMENTS,
     minBatch: config.INGEST_MIN_BATCH,
     maxWaitMs: config.INGEST_MAX_WAIT_MS,
+    statementPool: db.ingestPool,
   });
   const cardStore = new PrismaCardStore(db.prisma);
   const triageStore = new PrismaTriageStore(db.prisma);

@@ -86,6 +86,7 @@ async function main(): Promise<void> {
   const db = openDatabase({
     url,
     poolSize: config.DATABASE_POOL_SIZE,
+    ingestPoolSize: config.INGEST_STATEMENTS,
     onPoolError: (err) => logger.warn({ err: { message: err.message } }, 'idle database connection lost'),
   });
   const applied = await migrate(db.pool, MIGRATIONS_DIR);

@@ -70,7 +70,11 @@ let db: Database | undefined;
 
 async function start(msg: AppProcessStart): Promise<void> {
   const config = loadConfig(msg.env);
-  db = openDatabase({ url: config.DATABASE_URL ?? '', poolSize: config.DATABASE_POOL_SIZE });
+  db = openDatabase({
+    url: config.DATABASE_URL ?? '',
+    poolSize: config.DATABASE_POOL_SIZE,
+    ingestPoolSize: config.INGEST_STATEMENTS,
+  });
   app = buildApp({
     config,
     db,

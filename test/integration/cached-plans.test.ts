@@ -9,10 +9,23 @@
  * update and a walk of every pending job in the digest job check halved
  * ingest throughput over 80,000 findings.)
  */
+import { randomBytes } from 'node:crypto';
 import type { PoolClient } from 'pg';
-import { RECORD_FINDINGS } from '../../app/adapters/db/ingest-store';
+import { PgIngestStore, RECORD_FINDINGS } from '../../app/adapters/db/ingest-store';
 import { CLAIM } from '../../app/adapters/db/job-queue';
+import { RoutingTable } from '../../app/domain/routing';
+import type { Logger } from '../../app/ports/logger';
+import { IngestService } from '../../app/services/ingest';
+import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
 import { createTestDb, type TestDb } from '../support/test-db';
+
+const quietLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+  child: () => quietLogger,
+} as unknown as Logger;
 
 const GROWING = new Set(['alert', 'alert_finding', 'finding_event', 'job', 'rule_hit', 'storm_digest', 'audit_event']);
 
@@ -79,5 +92,42 @@ describe('cached plans of the hot statements, made on empty tables', () => {
   it('would catch a full scan: the check itself finds one in a statement that has it', async () => {
     const plan = await genericPlan(c, 'scan_alerts', 'SELECT count(*) FROM alert WHERE title LIKE $1', `'%x%'`);
     expect(unguardedScans(plan)).toEqual(['alert']);
+  });
+});
+
+describe('the ingest pool', () => {
+  it('runs the ingest statement on its cached generic plan from the first execution', async () => {
+    const db = await createTestDb(1);
+    try {
+      const store = new PgIngestStore(db.pool, quietLogger, { statementPool: db.ingestPool });
+      const svc = new IngestService({
+        store,
+        quarantine: store,
+        routing: () => new RoutingTable([], 'C0DEFAULT'),
+        allowedAccounts: [],
+        logger: quietLogger,
+        clock: { now: () => new Date() },
+      });
+      const base = guardDutyFindings()[0]?.finding as Json;
+      // One after another, so the pool opens a single connection and reuses it.
+      for (let i = 0; i < 3; i++) {
+        const f = { ...base, id: randomBytes(16).toString('hex') };
+        const r = await svc.ingest({ requestId: 'r', raw: Buffer.alloc(0), size: 0 }, wrapFinding(f));
+        expect(r.kind).toBe('stored');
+      }
+      const c = await db.ingestPool.connect();
+      try {
+        const res = await c.query(
+          `SELECT generic_plans::int AS generic, custom_plans::int AS custom
+           FROM pg_prepared_statements WHERE name = 'kanshi_record_findings'`,
+        );
+        // With the default plan_cache_mode the first five would be planned afresh (custom).
+        expect(res.rows).toEqual([{ generic: 3, custom: 0 }]);
+      } finally {
+        c.release();
+      }
+    } finally {
+      await db.drop();
+    }
   });
 });

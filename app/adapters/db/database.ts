@@ -1,6 +1,9 @@
 /**
- * One pg pool per process, shared by Prisma (through @prisma/adapter-pg) and
- * by the few hot paths written as single SQL statements (ingest, job queue).
+ * Two pg pools per process. The main one is shared by Prisma (through
+ * @prisma/adapter-pg) and by the hot paths written as single SQL statements
+ * (the job queue, ingest's follow-up queries). Ingest's own statement has a
+ * small pool of its own, so that it never waits behind the worker or the ORM
+ * for a connection.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
 import { Pool } from 'pg';
@@ -8,6 +11,8 @@ import { PrismaClient } from './generated/client';
 
 export interface Database {
   pool: Pool;
+  /** Only for the ingest statement (PgIngestStore): see openDatabase. */
+  ingestPool: Pool;
   prisma: PrismaClient;
   close(): Promise<void>;
 }
@@ -15,6 +20,8 @@ export interface Database {
 export interface DatabaseOptions {
   url: string;
   poolSize: number;
+  /** Connections for the ingest statement (INGEST_STATEMENTS): 3 unless given. */
+  ingestPoolSize?: number;
   /** Fail fast when the server is down: EventBridge gives us 5 s in all. */
   connectTimeoutMs?: number;
   onPoolError?: (err: Error) => void;
@@ -40,16 +47,32 @@ export function openDatabase(opts: DatabaseOptions): Database {
   // An idle client losing its connection (e.g. PostgreSQL restarted) must not
   // crash the process; the pool replaces it on the next checkout.
   pool.on('error', (err) => opts.onPoolError?.(err));
+  // The ingest statement's connections are kept, not closed when idle, and plan it
+  // generically from its first run: with the default, each new connection plans it
+  // afresh five times (3-9 ms each) before it caches a plan. Its cached plan does not
+  // depend on table sizes (test/integration/cached-plans.test.ts), so nothing is lost.
+  const ingestPool = new Pool({
+    connectionString: opts.url,
+    max: opts.ingestPoolSize ?? 3,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
+    idleTimeoutMillis: 0,
+    statement_timeout: 4000,
+    application_name: 'kanshi-ingest',
+    options: '-c plan_cache_mode=force_generic_plan',
+  });
+  ingestPool.on('error', (err) => opts.onPoolError?.(err));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed = false;
   return {
     pool,
+    ingestPool,
     prisma,
     async close() {
       if (closed) return;
       closed = true;
       await prisma.$disconnect().catch(() => undefined);
       await pool.end().catch(() => undefined);
+      await ingestPool.end().catch(() => undefined);
     },
   };
 }

@@ -433,12 +433,20 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
   private readonly opts: IngestBatchOptions;
   private timer: NodeJS.Timeout | undefined;
 
+  private readonly statementPool: Pool;
+
+  /**
+   * `opts.statementPool`: where the ingest statement runs (Database.ingestPool in the app);
+   * `pool` otherwise. Follow-up queries and quarantine use `pool`.
+   */
   constructor(
     private readonly pool: Pool,
     private readonly log: Logger,
-    opts: Partial<IngestBatchOptions> = {},
+    opts: Partial<IngestBatchOptions> & { statementPool?: Pool } = {},
   ) {
-    this.opts = { ...DEFAULT_INGEST_BATCH, ...opts };
+    const { statementPool, ...batching } = opts;
+    this.opts = { ...DEFAULT_INGEST_BATCH, ...batching };
+    this.statementPool = statementPool ?? pool;
   }
 
   recordFinding(record: IngestRecord): Promise<RecordedFinding> {
@@ -506,7 +514,7 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
   private async write(records: IngestRecord[]): Promise<RecordedFinding[]> {
     const now = new Date(Math.max(...records.map((r) => r.now.getTime())));
     const res = await guardDb(() =>
-      this.pool.query<Row>({
+      this.statementPool.query<Row>({
         name: 'kanshi_record_findings',
         text: RECORD_FINDINGS,
         values: [JSON.stringify(records.map(rowOf)), now.toISOString(), ...sharedParams(records[0] as IngestRecord)],
