@@ -14,18 +14,12 @@ import type { PoolClient } from 'pg';
 import { PgIngestStore, RECORD_FINDINGS } from '../../app/adapters/db/ingest-store';
 import { CLAIM } from '../../app/adapters/db/job-queue';
 import { RoutingTable } from '../../app/domain/routing';
-import type { Logger } from '../../app/ports/logger';
+import { createLogger } from '../../app/logging';
 import { IngestService } from '../../app/services/ingest';
 import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
 import { createTestDb, type TestDb } from '../support/test-db';
 
-const quietLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quietLogger,
-} as unknown as Logger;
+const quietLogger = createLogger('silent');
 
 const GROWING = new Set(['alert', 'alert_finding', 'finding_event', 'job', 'rule_hit', 'storm_digest', 'audit_event']);
 
