@@ -7,7 +7,7 @@
  * load phase the parent sends `phase-start` and `phase-end`, and gets back
  * this process's event-loop delay and garbage-collection pauses in between.
  */
-import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { constants, monitorEventLoopDelay, type PerformanceEntry, PerformanceObserver } from 'node:perf_hooks';
 import { type Database, openDatabase } from '../app/adapters/db/database';
 import { loadRunbookLibrary } from '../app/adapters/fs/runbook-files';
 import { buildApp, type KanshiApp } from '../app/build-app';
@@ -36,14 +36,15 @@ const LOOP_RESOLUTION_MS = 10;
 const loop = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 const lagMs = (ns: number) => Math.max(0, ns / 1e6 - LOOP_RESOLUTION_MS);
 const gc = { maxMs: 0, totalMs: 0, count: 0, major: 0 };
-const gcObserver = new PerformanceObserver((list) => {
-  for (const e of list.getEntries()) {
+function countGc(entries: PerformanceEntry[]): void {
+  for (const e of entries) {
     gc.maxMs = Math.max(gc.maxMs, e.duration);
     gc.totalMs += e.duration;
     gc.count++;
     if ((e as { detail?: { kind?: number } }).detail?.kind === constants.NODE_PERFORMANCE_GC_MAJOR) gc.major++;
   }
-});
+}
+const gcObserver = new PerformanceObserver((list) => countGc(list.getEntries()));
 
 function phaseStart(): void {
   loop.reset();
@@ -54,6 +55,8 @@ function phaseStart(): void {
 
 function phaseEnd(): PhaseVitals {
   loop.disable();
+  // Entries not yet handed to the callback would be lost with the observer.
+  countGc(gcObserver.takeRecords());
   gcObserver.disconnect();
   return {
     loopDelayP99Ms: lagMs(loop.percentile(99)),

@@ -351,14 +351,24 @@ async function startAppProcess(start: AppProcessStart): Promise<AppProcess> {
     },
     phaseEnd() {
       return new Promise<PhaseVitals>((resolveVitals, reject) => {
+        // Kanshi gone before it answers (crashed mid-phase): fail the bench rather than hang it.
+        const onExit = () => {
+          child.off('message', onMessage);
+          reject(new Error('kanshi exited before reporting its phase figures'));
+        };
         const onMessage = (m: AppProcessReply) => {
           if (m.type !== 'vitals') return;
           child.off('message', onMessage);
+          child.off('exit', onExit);
           resolveVitals(m.vitals);
         };
+        if (child.exitCode !== null || child.signalCode !== null) {
+          onExit();
+          return;
+        }
         child.on('message', onMessage);
-        if (child.exitCode !== null || child.signalCode !== null) reject(new Error('kanshi has exited'));
-        else child.send({ type: 'phase-end' });
+        child.once('exit', onExit);
+        child.send({ type: 'phase-end' });
       });
     },
     async stop() {
