@@ -13,10 +13,8 @@
  * in `npm run bench`), INGEST_BATCH_MAX (64), INGEST_STATEMENTS (3),
  * INGEST_MIN_BATCH (8), INGEST_MAX_WAIT_MS (2).
  */
-import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Client } from 'pg';
 import { openDatabase } from '../app/adapters/db/database';
 import { PgIngestStore } from '../app/adapters/db/ingest-store';
 import { migrate } from '../app/adapters/db/migrate';
@@ -24,6 +22,7 @@ import { RoutingTable } from '../app/domain/routing';
 import { createLogger } from '../app/logging';
 import { IngestService } from '../app/services/ingest';
 import type { Json } from '../test/support/fixtures';
+import { adminQuery, intEnv, scratchDatabaseName, withDatabase } from './scratch';
 import { eventFactory } from './support';
 
 const ROOT = join(__dirname, '..', '..');
@@ -37,41 +36,22 @@ const FIXTURE = join(
 );
 const REPORT_EVERY = 10_000;
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  const n = raw ? Number(raw) : fallback;
-  if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer`);
-  return n;
-}
-
-async function admin(url: string, sql: string): Promise<void> {
-  const c = new Client({ connectionString: url, connectionTimeoutMillis: 5000 });
-  await c.connect();
-  try {
-    await c.query(sql);
-  } finally {
-    await c.end();
-  }
-}
-
 async function main(): Promise<void> {
   const given = process.env.DATABASE_URL;
   if (!given) throw new Error('DATABASE_URL is required (a server where a scratch database can be created)');
-  const findings = intEnv('BENCH_FINDINGS', 80_000);
-  const concurrency = intEnv('BENCH_CONCURRENCY', 32);
-  const name = `kanshi_bench_${randomBytes(5).toString('hex')}`;
-  const url = new URL(given);
-  url.pathname = `/${name}`;
-  await admin(given, `CREATE DATABASE ${name}`);
-  const db = openDatabase({ url: url.toString(), poolSize: 10 });
+  const findings = intEnv('BENCH_FINDINGS', 80_000, 1, 10_000_000);
+  const concurrency = intEnv('BENCH_CONCURRENCY', 32, 1, 1024);
+  const name = scratchDatabaseName();
+  await adminQuery(given, `CREATE DATABASE ${name}`);
+  const db = openDatabase({ url: withDatabase(given, name), poolSize: 10 });
   try {
     await migrate(db.pool, join(ROOT, 'prisma', 'migrations'));
     const quiet = createLogger('silent');
     const store = new PgIngestStore(db.pool, quiet, {
-      maxBatch: intEnv('INGEST_BATCH_MAX', 64),
-      maxStatements: intEnv('INGEST_STATEMENTS', 3),
-      minBatch: intEnv('INGEST_MIN_BATCH', 8),
-      maxWaitMs: intEnv('INGEST_MAX_WAIT_MS', 2),
+      maxBatch: intEnv('INGEST_BATCH_MAX', 64, 1, 500),
+      maxStatements: intEnv('INGEST_STATEMENTS', 3, 1, 32),
+      minBatch: intEnv('INGEST_MIN_BATCH', 8, 1, 500),
+      maxWaitMs: intEnv('INGEST_MAX_WAIT_MS', 2, 0, 1000),
     });
     const accounts = Array.from({ length: 20 }, (_, i) => String(100_000_000_000 + i));
     const routes = accounts.map((accountId, i) => ({ accountId, channelId: `C0BENCH${i}`, enabled: true }));
@@ -81,7 +61,7 @@ async function main(): Promise<void> {
       routing: () => new RoutingTable(routes, 'C0BENCHDEF'),
       allowedAccounts: [],
       logger: quiet,
-      stormThreshold: intEnv('STORM_THRESHOLD', 20),
+      stormThreshold: intEnv('STORM_THRESHOLD', 20, 0, 100000),
       clock: { now: () => new Date() },
     });
     const base = JSON.parse(readFileSync(FIXTURE, 'utf8').split('\n')[0] ?? '') as Json;
@@ -114,7 +94,7 @@ async function main(): Promise<void> {
     console.log(`all: ${Math.round(findings / seconds)} findings/s over ${seconds.toFixed(1)} s`);
   } finally {
     await db.close();
-    await admin(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await adminQuery(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
 

@@ -28,7 +28,7 @@ import { createServer } from 'node:net';
 import { cpus, totalmem } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Client, Pool } from 'pg';
+import { Pool } from 'pg';
 import { type Database, openDatabase } from '../app/adapters/db/database';
 import { startEmbeddedPostgres } from '../app/adapters/db/embedded-postgres';
 import { migrate } from '../app/adapters/db/migrate';
@@ -38,6 +38,7 @@ import { FakeSlack } from '../test/fakes/fake-slack';
 import type { Json } from '../test/support/fixtures';
 import type { AppProcessReply, AppProcessStart } from './app-process';
 import { type InteractionResult, runInteractions, type StormResult, stormOutcome } from './phases';
+import { adminQuery, intEnv, scratchDatabaseName, withDatabase } from './scratch';
 import {
   eventFactory,
   type LoadSpec,
@@ -74,14 +75,6 @@ const ROOT = findRoot(__dirname);
 const MIGRATIONS_DIR = join(ROOT, 'prisma', 'migrations');
 const FIXTURES_DIR = resolve(ROOT, '..', 'shared', 'fixtures');
 const RESULTS_DIR = join(ROOT, 'bench', 'results');
-
-function intEnv(name: string, fallback: number, min: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in [${min}, ${max}]`);
-  return n;
-}
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 
@@ -138,12 +131,6 @@ interface BenchServer {
   url: string;
 }
 
-function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 async function freePort(): Promise<number> {
   return new Promise<number>((resolvePort, reject) => {
     const srv = createServer();
@@ -158,27 +145,13 @@ async function freePort(): Promise<number> {
 
 /** A fresh database named kanshi_bench_<random>: on DATABASE_URL's server, or in an embedded PostgreSQL. */
 async function openBenchServer(): Promise<BenchServer> {
-  const name = `kanshi_bench_${randomBytes(5).toString('hex')}`;
+  const name = scratchDatabaseName();
   const given = process.env.DATABASE_URL;
   if (given) {
-    const admin = new Client({ connectionString: given, connectionTimeoutMillis: 5000 });
-    await admin.connect();
-    try {
-      await admin.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await admin.end();
-    }
+    await adminQuery(given, `CREATE DATABASE ${name}`);
     cleanups.push({
       name: `drop database ${name}`,
-      run: async () => {
-        const c = new Client({ connectionString: given, connectionTimeoutMillis: 5000 });
-        await c.connect();
-        try {
-          await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-        } finally {
-          await c.end();
-        }
-      },
+      run: () => adminQuery(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`),
     });
     return { kind: 'DATABASE_URL', url: withDatabase(given, name) };
   }

@@ -8,21 +8,15 @@ import { randomBytes } from 'node:crypto';
 import type { QueryConfig } from 'pg';
 import { PgIngestStore } from '../../app/adapters/db/ingest-store';
 import { RoutingTable } from '../../app/domain/routing';
+import { createLogger } from '../../app/logging';
 import type { IngestRecord, IngestStore } from '../../app/ports/ingest-store';
-import type { Logger } from '../../app/ports/logger';
 import { IngestService } from '../../app/services/ingest';
 import { guardDutyFindings, type Json, wrapFinding } from '../support/fixtures';
 import { createTestDb, type TestDb } from '../support/test-db';
 
 const ACCOUNT = '111122223333';
 const CHANNEL = 'C0BATCH01';
-const quiet: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-  child: () => quiet,
-} as unknown as Logger;
+const quiet = createLogger('silent');
 
 const fixtures = guardDutyFindings();
 const plain = fixtures.find((f) => (f.finding.resource as { resourceType?: string }).resourceType === 'Instance');

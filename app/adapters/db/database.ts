@@ -36,13 +36,11 @@ export function openDatabase(opts: DatabaseOptions): Database {
     // A statement that runs this long is stuck; the request would time out anyway.
     statement_timeout: 4000,
     application_name: 'kanshi',
-    // Named statements (ingest, job claims) keep PostgreSQL's cached generic
-    // plan: planning the ingest statement costs about 3 ms, more than running
-    // it for one finding. A cached plan is made once per connection, maybe
-    // while the tables are small, so the statements are written to need no
-    // plan that is only good for small tables (see RECORD_FINDINGS in
-    // ingest-store.ts). Measured: 80,000 findings at a flat 1,400-1,600/s,
-    // where planning every statement ran at 1,100/s.
+    // Named statements here (the job claim) keep PostgreSQL's cached generic
+    // plan, made once per connection, maybe while the tables are small; so
+    // they are written to need no plan that is only good for small tables
+    // (test/integration/cached-plans.test.ts). The ingest statement, whose
+    // planning costs more than running it for one finding, has its pool below.
   });
   // An idle client losing its connection (e.g. PostgreSQL restarted) must not
   // crash the process; the pool replaces it on the next checkout.
