@@ -6,7 +6,9 @@
  * There is deliberately no per-job timeout that releases a job while its
  * handler may still be running: that could post a card twice. Every call a
  * handler makes is bounded instead (Slack client timeout, statement_timeout),
- * and a job whose worker died comes back when its lock expires.
+ * and a job whose worker died comes back when its lock expires. While a
+ * handler runs, its worker renews the lock every third of `lockMs`, so a slow
+ * handler (many bounded calls, each retried) is never taken for a dead one.
  */
 
 import { randomUUID } from 'node:crypto';
@@ -131,6 +133,27 @@ export class JobRunner {
 
   private async execute(job: ClaimedJob): Promise<void> {
     const log = this.o.logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts });
+    let finished = false;
+    const heartbeat = setInterval(() => {
+      this.o.queue.extendLock(job, this.workerId, this.lockMs).then(
+        (ours) => {
+          // A renewal that crossed the job's completion finds it no longer running: not a loss.
+          if (!ours && !finished)
+            log.warn({ workerId: this.workerId }, 'lost the job lock: another worker may run it too');
+        },
+        (err: unknown) => log.warn({ err: errorInfo(err) }, 'could not renew the job lock; will try again'),
+      );
+    }, this.lockMs / 3);
+    heartbeat.unref();
+    try {
+      await this.runAndRecord(job, log);
+    } finally {
+      finished = true;
+      clearInterval(heartbeat);
+    }
+  }
+
+  private async runAndRecord(job: ClaimedJob, log: Logger): Promise<void> {
     let outcome: JobOutcome;
     const def = this.o.catalog[job.kind];
     if (!def) {

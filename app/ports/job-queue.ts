@@ -23,6 +23,8 @@ export interface JobQueue {
   fail(job: ClaimedJob, error: string): Promise<void>;
   /** Returns jobs whose worker died (lock expired) to the queue. */
   releaseExpired(): Promise<number>;
+  /** Renews a running job's lock for its live worker; false if the job is no longer that worker's. */
+  extendLock(job: ClaimedJob, workerId: string, lockMs: number): Promise<boolean>;
 }
 
 /** What a job handler reports. Expected failures are values, not exceptions. */

@@ -1,6 +1,9 @@
 /** The PostgreSQL outbox: claims, pacing lanes, re-arming, retries and crashed workers. */
+import { z } from 'zod';
 import { PgJobQueue } from '../../app/adapters/db/job-queue';
 import { PgLanePacer } from '../../app/adapters/db/lane-pacer';
+import { JobRunner } from '../../app/jobs/runner';
+import { createLogger } from '../../app/logging';
 import type { ClaimedJob } from '../../app/ports/job-queue';
 import { createTestDb, type TestDb } from '../support/test-db';
 
@@ -84,6 +87,53 @@ describe('the job queue', () => {
     await new Promise((r) => setTimeout(r, 20));
     expect(await queue.releaseExpired()).toBe(1);
     expect((await queue.claim('alive', 1, 60_000)).map((j) => j.key)).toEqual(['k']);
+  });
+
+  it('renews the lock of a running job for its own worker only', async () => {
+    await add('k', 'C1');
+    const job = await one(queue.claim('alive', 1, 100));
+    expect(await queue.extendLock(job, 'someone-else', 60_000)).toBe(false);
+    expect(await queue.extendLock(job, 'alive', 60_000)).toBe(true);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(await queue.releaseExpired()).toBe(0);
+  });
+
+  it('keeps, while its handler runs, the lock of a job that takes longer than the lock', async () => {
+    let runs = 0;
+    const runner = new JobRunner({
+      queue,
+      catalog: {
+        'test.slow': {
+          payload: z.unknown(),
+          run: async () => {
+            runs++;
+            await new Promise((r) => setTimeout(r, 700));
+            return { kind: 'done' };
+          },
+        },
+      },
+      logger: createLogger('silent'),
+      concurrency: 1,
+      pollMs: 20,
+      maxAttempts: 3,
+      lockMs: 150,
+    });
+    await db.pool.query(`INSERT INTO job (kind, key, lane, payload) VALUES ('test.slow', 'slow', NULL, '{}')`);
+    runner.start();
+    try {
+      while ((await status('slow')).status !== 'running') await new Promise((r) => setTimeout(r, 10));
+      // Another instance looking for dead workers' jobs, meanwhile: it must find none.
+      let released = 0;
+      while ((await status('slow')).status === 'running') {
+        released += await queue.releaseExpired();
+        await new Promise((r) => setTimeout(r, 40));
+      }
+      expect(released).toBe(0);
+      expect((await status('slow')).status).toBe('done');
+      expect(runs).toBe(1);
+    } finally {
+      await runner.stop(5_000);
+    }
   });
 
   it('lets two workers claiming at once take different jobs', async () => {

@@ -82,6 +82,15 @@ export class PgJobQueue implements JobQueue {
     );
   }
 
+  async extendLock(job: ClaimedJob, workerId: string, lockMs: number): Promise<boolean> {
+    const res = await this.pool.query(
+      `UPDATE job SET locked_until = now() + make_interval(secs => $3::float8 / 1000)
+       WHERE id = $1 AND locked_by = $2 AND status = 'running'`,
+      [job.id, workerId, lockMs],
+    );
+    return (res.rowCount ?? 0) > 0;
+  }
+
   async releaseExpired(): Promise<number> {
     const res = await this.pool.query(
       `UPDATE job SET status = 'pending', locked_by = NULL, locked_until = NULL, updated_at = now()
