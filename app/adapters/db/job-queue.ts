@@ -15,11 +15,18 @@ import type { ClaimedJob, JobQueue } from '../../ports/job-queue';
 // At most one job per lane per claim, and none from a lane with a running job
 // or a lane whose next slot is in the future: cards in one channel go out one
 // at a time, in order, at Slack's pace.
+//
+// The locking level restates `status = 'pending'`. The candidates come from
+// the statement's snapshot; when another worker claimed and committed a row
+// after that snapshot, FOR UPDATE moves to the row's new version and rechecks
+// only the conditions of its own level. Without the restated status, that
+// recheck passed and both workers ran the job (10 % of two-worker rounds in a
+// loop test; a CI run hit it).
 export const CLAIM = `
 UPDATE job SET status = 'running', attempts = attempts + 1, locked_by = $1,
        locked_until = now() + make_interval(secs => $2::float8 / 1000), updated_at = now()
 WHERE id IN (
-  SELECT id FROM job WHERE id IN (
+  SELECT id FROM job WHERE status = 'pending' AND id IN (
     SELECT DISTINCT ON (COALESCE(j.lane, j.id::text)) j.id
     FROM job j
     WHERE j.status = 'pending' AND j.run_at <= now()
