@@ -75,6 +75,8 @@ describe('cached plans of the hot statements, made on empty tables', () => {
     // Jobs are looked up by key; the status index would walk every pending job.
     expect(indexesOf(plan)).toContain('job_key_key');
     expect(indexesOf(plan)).not.toContain('job_status_run_at_idx');
+    // The IAM fold lookup meets the partial index's condition, so it can use it.
+    expect(indexesOf(plan)).toContain('alert_fold_idx');
   });
 
   it('the job claim scans no growing table in full', async () => {

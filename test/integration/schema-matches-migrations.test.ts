@@ -31,6 +31,8 @@ const UNDECLARED_INDEXES_ALLOWED: readonly string[] = [
   'alert.alert_channel_card_recent_idx',
   'alert.alert_digest_idx',
   'alert.alert_silence_idx',
+  // Partial index: the IAM-fold lookup's, over IAM (access key) alerts only.
+  'alert.alert_fold_idx',
   // Partial unique index: at most one open digest per channel and finding type.
   'storm_digest.storm_digest_open_key',
 ];

@@ -70,6 +70,9 @@ WITH inp AS (
       WHERE r.foldable AND r.fresh
         AND a.account_id = r.account_id AND a.finding_type = r.finding_type AND a.resource_id = r.resource_id
         AND a.region <> r.region AND a.state NOT IN ('archived', 'resolved')
+        -- alert_fold_idx's condition (only IAM alerts are indexed): true of every alert that
+        -- can match, since a finding type always has the same resource type.
+        AND a.finding -> 'resource' ->> 'type' = 'AccessKey'
         AND a.created_at > now() - interval '24 hours'
     ) c
     ORDER BY c.pri, c.at
@@ -135,14 +138,18 @@ WITH inp AS (
 ), storm AS MATERIALIZED (
   -- A storm is on while the channel has an open digest (of any type), or once it got the
   -- threshold's worth of cards within the window.
-  SELECT c.channel_id,
-         EXISTS (SELECT 1 FROM storm_digest sd WHERE sd.channel_id = c.channel_id AND sd.closed_at IS NULL) AS open,
-         (SELECT count(*) FROM (
+  -- The recent cards are counted only where no digest is open: in a storm (when ingest is
+  -- busiest) that count would read the threshold's worth of index entries for nothing.
+  SELECT c.channel_id, o.open,
+         CASE WHEN o.open THEN 0 ELSE (SELECT count(*) FROM (
             SELECT 1 FROM alert a
             WHERE a.channel_id = c.channel_id AND a.delivery = 'card'
               AND a.created_at > now() - make_interval(secs => $9::float8 / 1000)
-            LIMIT $8::int) recent)::int AS recent
+            LIMIT $8::int) recent)::int END AS recent
   FROM (SELECT DISTINCT channel_id FROM pre WHERE stormable) c
+  CROSS JOIN LATERAL (
+    SELECT EXISTS (SELECT 1 FROM storm_digest sd WHERE sd.channel_id = c.channel_id AND sd.closed_at IS NULL) AS open
+  ) o
 ), decided AS (
   SELECT p.*,
          CASE WHEN p.stormable AND (s.open OR s.recent + count(*) FILTER (WHERE p.stormable)
