@@ -463,6 +463,8 @@ export function buildApp(deps: AppDeps): KanshiApp {
         server.closeIdleConnections();
         await closed;
       }
+      // Ingest has answered its last request; its last digest re-arms run before the pool closes.
+      await ingestStore.rearmed();
       await runner.stop(config.SHUTDOWN_TIMEOUT_MS);
     },
   };

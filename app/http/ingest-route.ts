@@ -125,8 +125,9 @@ async function handle(
     );
   } else {
     let parsed: unknown;
+    const text = body.raw.toString('utf8');
     try {
-      parsed = JSON.parse(body.raw.toString('utf8'));
+      parsed = JSON.parse(text);
     } catch (err) {
       result = await deps.ingest.reject(
         ingestReq,
@@ -137,7 +138,7 @@ async function handle(
       respond(res, result, requestId);
       return;
     }
-    result = await deps.ingest.ingest(ingestReq, parsed);
+    result = await deps.ingest.ingest({ ...ingestReq, text }, parsed);
   }
   respond(res, result, requestId);
 }

@@ -24,6 +24,12 @@ export interface IngestRecord {
   finding: Finding;
   /** The event exactly as received, kept for review and replay. */
   raw: unknown;
+  /**
+   * `raw` as the JSON text it was parsed from (given when storable() changed nothing): stored
+   * as sent, without serialising `raw` again. If PostgreSQL refuses the text (a number past
+   * its numeric range), the store falls back to `raw`.
+   */
+  rawJson?: string | undefined;
   /** Routing precedence: a rule's route, then an /alert route override (in the database), then `fallback`. */
   ruleRoute?: { rule: string; channelId: string } | undefined;
   /** accounts.yml, then the OU mapping, then the default channel. */

@@ -51,6 +51,8 @@ export const STORM_WINDOW_MS = 5 * 60_000;
 export interface IngestRequest {
   requestId: string;
   raw: Buffer;
+  /** `raw` decoded, when the event was parsed from it (so it can be stored as sent). */
+  text?: string | undefined;
   /** Total size of the body as received (raw may be truncated for oversize bodies). */
   size: number;
   contentType?: string | undefined;
@@ -119,7 +121,10 @@ export class IngestService {
         account: envelope.account,
       });
     }
-    const record = await this.prepare(envelope, finding, body);
+    // The body's own text is stored when the event needed nothing replaced (nearly always);
+    // the store falls back to the parsed event if PostgreSQL refuses the text.
+    const rawJson = req.text !== undefined && body === received ? req.text : undefined;
+    const record = await this.prepare(envelope, finding, body, rawJson);
     const stored = await this.deps.store.recordFinding(record);
     // An update may reopen a closed alert, or say it was archived in GuardDuty.
     // A duplicate re-checks too: if we failed after the commit, EventBridge's
@@ -149,7 +154,12 @@ export class IngestService {
   }
 
   /** Rules, routing and jobs for one finding: pure, but for one count query when a stateful rule matches. */
-  private async prepare(envelope: IngestRecord['envelope'], finding: Finding, body: unknown): Promise<IngestRecord> {
+  private async prepare(
+    envelope: IngestRecord['envelope'],
+    finding: Finding,
+    body: unknown,
+    rawJson: string | undefined,
+  ): Promise<IngestRecord> {
     const account = this.deps.directory?.get(finding.accountId);
     const resourceId = resourceIdOf(finding);
     const { outcome, keys } = await this.evaluate(finding, body, account, resourceId);
@@ -173,6 +183,7 @@ export class IngestService {
       envelope,
       finding,
       raw: body,
+      rawJson,
       ruleRoute: outcome?.route,
       fallback: { channelId: fallback.channelId, reason: fallback.reason },
       severityLabel,

@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { QueryConfig } from 'pg';
+import { REARM_STARTED } from '../../app/adapters/db/enqueue';
 import { PgIngestStore } from '../../app/adapters/db/ingest-store';
 import { RoutingTable } from '../../app/domain/routing';
 import { createLogger } from '../../app/logging';
@@ -112,7 +113,8 @@ describe('batched ingest writes', () => {
   });
 
   it('re-arms a digest job that a worker ran while a statement that saw it pending was running', async () => {
-    const svc = service({ stormThreshold: 1 });
+    const store = new PgIngestStore(db.pool, quiet, { maxStatements: 1 });
+    const svc = service({ stormThreshold: 1, store });
     await ingest(svc, finding(plain.finding)); // the card
     await ingest(svc, finding(plain.finding)); // the digest, and its pending job
     const key = (await db.pool.query(`SELECT key FROM job WHERE key LIKE 'digest:%'`)).rows[0].key as string;
@@ -142,6 +144,7 @@ describe('batched ingest writes', () => {
     } finally {
       blocker.release();
     }
+    await store.rearmed();
     const alert = await db.pool.query('SELECT delivery FROM alert WHERE finding_id = $1', [f.id]);
     expect(alert.rows[0].delivery).toBe('digest');
     // Re-armed after the commit, so the next run renders the third alert too.
@@ -150,10 +153,31 @@ describe('batched ingest writes', () => {
   });
 
   it('leaves a digest job that is still pending alone: it has not read the digest yet', async () => {
-    const svc = service({ stormThreshold: 1 });
+    const store = new PgIngestStore(db.pool, quiet, { maxStatements: 1 });
+    const svc = service({ stormThreshold: 1, store });
     for (let n = 0; n < 4; n++) await ingest(svc, finding(plain.finding));
+    await store.rearmed();
     const job = await db.pool.query(`SELECT status, generation FROM job WHERE key LIKE 'digest:%'`);
     expect(job.rows).toEqual([{ status: 'pending', generation: 1 }]);
+  });
+
+  it('checks the digest jobs of many statements with one query after they commit', async () => {
+    const store = new PgIngestStore(db.pool, quiet, { maxStatements: 1, rearmDelayMs: 60_000 });
+    const svc = service({ stormThreshold: 1, store });
+    const rearms: unknown[] = [];
+    const query = db.pool.query.bind(db.pool) as (q: unknown, v?: unknown) => Promise<unknown>;
+    (db.pool as unknown as { query: unknown }).query = (q: unknown, v?: unknown) => {
+      if (q === REARM_STARTED) rearms.push(v);
+      return query(q, v);
+    };
+    await ingest(svc, finding(plain.finding)); // the card
+    // Each in its own statement, each finding the digest's job pending.
+    for (let n = 0; n < 4; n++) await ingest(svc, finding(plain.finding));
+    expect(statements).toBe(5);
+    expect(rearms).toEqual([]);
+    await store.rearmed();
+    const key = (await db.pool.query(`SELECT key FROM job WHERE key LIKE 'digest:%'`)).rows[0].key as string;
+    expect(rearms).toEqual([[[key]]]);
   });
 
   it('folds several regions of one IAM finding arriving together into the first region’s alert', async () => {
@@ -204,6 +228,67 @@ describe('batched ingest writes', () => {
     expect(stored.rows[0].n).toBe(2);
     // The batch's statement, then one per finding of it.
     expect(statements).toBe(5);
+  });
+
+  describe('the raw event', () => {
+    /** An event's text with `extra` (JSON text) as its last top-level field. */
+    const eventText = (extra: string) =>
+      JSON.stringify(wrapFinding(finding(plain.finding))).replace(/}$/, `,"extra":${extra}}`);
+    const ingestAsSent = (svc: IngestService, text: string) =>
+      svc.ingest({ requestId: 'r', raw: Buffer.from(text), text, size: text.length }, JSON.parse(text));
+    /** One event with `extra`, ingested with its text, and `extra` as stored. */
+    const ingestText = async (extra: string) => {
+      const result = await ingestAsSent(service(), eventText(extra));
+      const stored = await db.pool.query<{ extra: string | null }>(
+        `SELECT payload->>'extra' AS extra FROM finding_event`,
+      );
+      return { result, extra: stored.rows[0]?.extra };
+    };
+
+    it('is compressed with lz4 where the server has it (faster than pglz)', async () => {
+      const res = await db.pool.query<{ lz4: boolean; payload: string; finding: string }>(
+        `SELECT 'lz4' = ANY (s.enumvals) AS lz4,
+                (SELECT attcompression FROM pg_attribute
+                 WHERE attrelid = 'finding_event'::regclass AND attname = 'payload') AS payload,
+                (SELECT attcompression FROM pg_attribute
+                 WHERE attrelid = 'alert'::regclass AND attname = 'finding') AS finding
+         FROM pg_settings s WHERE s.name = 'default_toast_compression'`,
+      );
+      const row = res.rows[0];
+      const expected = row?.lz4 ? 'l' : '';
+      expect({ payload: row?.payload, finding: row?.finding }).toEqual({ payload: expected, finding: expected });
+    });
+
+    it('is stored as sent: a number keeps the digits JavaScript would drop', async () => {
+      const { result, extra } = await ingestText('1.50');
+      expect(result).toMatchObject({ kind: 'stored', status: 'accepted' });
+      expect(extra).toBe('1.50');
+    });
+
+    it('is serialised from the parsed event when PostgreSQL could not read its text as JavaScript did', async () => {
+      // 1e999999 is past PostgreSQL's numeric range; JavaScript reads it as Infinity (null in JSON).
+      const { result, extra } = await ingestText('1e999999');
+      expect(result).toMatchObject({ kind: 'stored', status: 'accepted' });
+      expect(extra).toBeNull();
+    });
+
+    it('is refused as sent in a batch without failing the rest: each finding is stored', async () => {
+      const svc = service();
+      const results = await Promise.all(['1', '2', '1e999999', '4', '5'].map((x) => ingestAsSent(svc, eventText(x))));
+      expect(results.map((r) => r.kind === 'stored' && r.status)).toEqual(Array(5).fill('accepted'));
+      const stored = await db.pool.query<{ extra: string | null }>(
+        `SELECT payload->>'extra' AS extra FROM finding_event ORDER BY payload->>'extra' NULLS LAST`,
+      );
+      expect(stored.rows.map((r) => r.extra)).toEqual(['1', '2', '4', '5', null]);
+      // The first alone, then the other four together; that failed, so one by one.
+      expect(statements).toBe(2 + 4 + 1);
+    });
+
+    it('is serialised from the storable event when a string had to be replaced', async () => {
+      const { result, extra } = await ingestText('"a\\u0000b"');
+      expect(result).toMatchObject({ kind: 'stored', status: 'accepted' });
+      expect(extra).toBe('a\uFFFDb');
+    });
   });
 
   describe('a second statement while one runs', () => {

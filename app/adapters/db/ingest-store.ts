@@ -352,9 +352,21 @@ export interface IngestBatchOptions {
    */
   minBatch: number;
   maxWaitMs: number;
+  /**
+   * Digest jobs to re-arm after a commit (see rearmStartedDigests) are collected for this
+   * long and re-armed by one query, not one per statement: in a storm nearly every
+   * statement has some, and that query per statement cost a tenth of ingest's throughput.
+   */
+  rearmDelayMs: number;
 }
 
-export const DEFAULT_INGEST_BATCH: IngestBatchOptions = { maxBatch: 64, maxStatements: 3, minBatch: 8, maxWaitMs: 2 };
+export const DEFAULT_INGEST_BATCH: IngestBatchOptions = {
+  maxBatch: 64,
+  maxStatements: 3,
+  minBatch: 8,
+  maxWaitMs: 2,
+  rearmDelayMs: 25,
+};
 
 interface Waiting {
   /** When it arrived (performance.now()). */
@@ -386,7 +398,8 @@ function rowOf(r: IngestRecord, ord: number): Record<string, unknown> {
     envelope_id: r.envelope.id,
     finding_id: f.id,
     updated_at: f.updatedAt,
-    payload: r.raw,
+    // Spliced in as sent by rowJson when there is text to splice (undefined leaves the key out).
+    payload: r.rawJson === undefined ? r.raw : undefined,
     source: f.source,
     finding_type: f.type,
     account_id: f.accountId,
@@ -422,6 +435,12 @@ function rowOf(r: IngestRecord, ord: number): Record<string, unknown> {
   };
 }
 
+/** A finding's row of the batch as JSON; the raw event's own text goes in as it is, if it has one. */
+function rowJson(r: IngestRecord, ord: number): string {
+  const row = JSON.stringify(rowOf(r, ord));
+  return r.rawJson === undefined ? row : `${row.slice(0, -1)},"payload":${r.rawJson}}`;
+}
+
 /**
  * Ingest writes in batches: findings that arrive while earlier statements run
  * wait, and go together in the next statement (one execution, one commit and
@@ -439,6 +458,10 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
   private running = 0;
   private readonly opts: IngestBatchOptions;
   private timer: NodeJS.Timeout | undefined;
+  /** Digest job keys waiting to be re-armed, and the re-arm under way (see rearmStartedDigests). */
+  private readonly rearmKeys = new Set<string>();
+  private rearmTimer: NodeJS.Timeout | undefined;
+  private rearming: Promise<void> | undefined;
 
   private readonly statementPool: Pool;
 
@@ -506,11 +529,20 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
     try {
       results = await this.write(batch.map((w) => w.record));
     } catch (err) {
-      if (batch.length > 1 && !(err instanceof StorageUnavailableError)) {
+      const only = batch.length === 1 ? (batch[0] as Waiting) : undefined;
+      if (err instanceof StorageUnavailableError || (only && only.record.rawJson === undefined)) {
+        for (const w of batch) w.reject(err);
+      } else if (!only) {
         await Promise.all(batch.map((w) => this.settle([w])));
-        return;
+      } else {
+        // PostgreSQL can refuse text that JavaScript parsed (a number past numeric's range,
+        // such as 1e999999, which JavaScript reads as Infinity): store the event as parsed.
+        this.log.info(
+          { findingId: only.record.finding.id, code: (err as { code?: unknown }).code },
+          'the raw event was refused as sent; storing it as parsed',
+        );
+        await this.settle([{ ...only, record: { ...only.record, rawJson: undefined } }]);
       }
-      for (const w of batch) w.reject(err);
       return;
     }
     batch.forEach((w, i) => {
@@ -524,14 +556,14 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
       this.statementPool.query<Row>({
         name: 'kanshi_record_findings',
         text: RECORD_FINDINGS,
-        values: [JSON.stringify(records.map(rowOf)), now.toISOString(), ...sharedParams(records[0] as IngestRecord)],
+        values: [`[${records.map(rowJson).join(',')}]`, now.toISOString(), ...sharedParams(records[0] as IngestRecord)],
       }),
     );
     if (res.rows.length !== records.length) {
       throw new Error(`ingest statement returned ${res.rows.length} rows for ${records.length} findings`);
     }
     const rows = res.rows;
-    await this.rearmStartedDigests(rows);
+    this.rearmStartedDigests(rows);
     // Duplicate or stale: the alert exists (its insert committed before ours
     // could conflict), so report it as it is; one lookup for the batch.
     const missing = records.filter((_, i) => !isRecorded(rows[i] as Row)).map((r) => r.finding.id);
@@ -563,17 +595,47 @@ export class PgIngestStore implements IngestStore, QuarantineStore {
    * The statement left pending digest jobs alone, but a worker may have claimed one and read
    * the digest before our commit. Now that it is committed, any job that is no longer pending
    * is re-armed, so the digest card is rendered again with these alerts. A job still pending
-   * has not read yet and will see them. If this fails the alerts are stored all the same; the
-   * digest's next alert or its close renders the card, so it is logged, not raised.
+   * has not read yet and will see them.
+   *
+   * The keys of all statements within `rearmDelayMs` go in one query, after the answer (the
+   * alerts are stored whatever it does). If it fails, or the process stops before it runs,
+   * the digest's next alert or its close renders the card, so it is logged, not raised.
    */
-  private async rearmStartedDigests(rows: Row[]): Promise<void> {
-    const keys = [...new Set(rows.map((r) => r.digest_key).filter((k): k is string => k !== null))];
-    if (keys.length === 0) return;
+  private rearmStartedDigests(rows: Row[]): void {
+    for (const r of rows) if (r.digest_key !== null) this.rearmKeys.add(r.digest_key);
+    this.scheduleRearm();
+  }
+
+  private scheduleRearm(): void {
+    if (this.rearmKeys.size === 0 || this.rearmTimer || this.rearming) return;
+    this.rearmTimer = setTimeout(() => this.startRearm(), this.opts.rearmDelayMs);
+  }
+
+  private startRearm(): void {
+    clearTimeout(this.rearmTimer);
+    this.rearmTimer = undefined;
+    this.rearming = this.rearmNow().finally(() => {
+      this.rearming = undefined;
+      this.scheduleRearm();
+    });
+  }
+
+  private async rearmNow(): Promise<void> {
+    const keys = [...this.rearmKeys];
+    this.rearmKeys.clear();
     try {
       // Unnamed, so planned each time: a plan cached while the job table was small could scan it.
       await this.pool.query(REARM_STARTED, [keys]);
     } catch (err) {
       this.log.warn({ err, keys }, 'could not re-arm digest jobs after ingest; the next alert or close renders them');
+    }
+  }
+
+  /** Resolves once every digest re-arm collected so far has run (for a clean stop, and tests). */
+  async rearmed(): Promise<void> {
+    while (this.rearmTimer || this.rearming) {
+      if (this.rearmTimer) this.startRearm();
+      await this.rearming;
     }
   }
 
