@@ -258,7 +258,8 @@ export function buildApp(deps: AppDeps): KanshiApp {
             admin: guardDutyAdmin,
             store: followUpStores,
             slack,
-            logger: logger.child({ component: 'guardduty-sync' }),
+            pacer,
+            clock,
             securityChannelId: config.SECURITY_CHANNEL_ID,
           })
         : undefined,

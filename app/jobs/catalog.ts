@@ -21,6 +21,7 @@ import {
   DIGEST_REVIEW_JOB,
   DIGEST_SYNC_JOB,
   ESCALATION_SYNC_JOB,
+  GUARDDUTY_NOTICE_JOB,
   GUARDDUTY_SYNC_JOB,
   INVESTIGATE_JOB,
   NUDGE_JOB,
@@ -103,6 +104,16 @@ export function buildJobCatalog(s: JobServices): JobCatalog {
     [ESCALATION_SYNC_JOB]: define(alertId, (p) => s.securityCards.sync(p.alertId, 'escalation')),
     [GUARDDUTY_SYNC_JOB]: define(z.object({ region: z.string().min(1).max(32) }), async (p) =>
       s.guardDuty ? s.guardDuty.sync(p.region) : { kind: 'fail', error: 'guardduty_archiving_not_configured' },
+    ),
+    [GUARDDUTY_NOTICE_JOB]: define(
+      z.object({
+        region: z.string().min(1).max(32),
+        error: z.string().max(500),
+        count: z.number().int().min(1),
+        archive: z.boolean(),
+      }),
+      async (p) =>
+        s.guardDuty ? s.guardDuty.notify(p) : { kind: 'fail', error: 'guardduty_archiving_not_configured' },
     ),
     [PAGE_JOB]: define(alertId.extend({ action: z.enum(['trigger', 'resolve']) }), async (p) =>
       s.paging ? s.paging.send(p.alertId, p.action) : { kind: 'fail', error: 'paging_not_configured' },

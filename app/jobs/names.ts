@@ -19,6 +19,11 @@ export const escalationJobKey = (alertId: string): string => `escalation:${alert
 export const GUARDDUTY_SYNC_JOB = 'guardduty.sync';
 export const guardDutyJobKey = (region: string): string => `guardduty:${region}`;
 
+/** Tells the security channel that GuardDuty archiving fails in a region, once per failure spell. */
+export const GUARDDUTY_NOTICE_JOB = 'guardduty.notice';
+export const guardDutyNoticeJobKey = (region: string, error: string, atMs: number): string =>
+  `guardduty-notice:${region}:${error}:${atMs}`;
+
 /** One PagerDuty call, per audit row that asks for it. */
 export const PAGE_JOB = 'page.send';
 export const pageJobKey = (alertId: string, action: string, auditId: string): string =>

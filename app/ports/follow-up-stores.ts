@@ -19,8 +19,14 @@ export interface GuardDutySyncStore {
   pending(region: string, limit: number): Promise<GuardDutyPending[]>;
   /** Records the new GuardDuty state and re-renders the cards, in one transaction. */
   recordSynced(alertIds: string[], archived: boolean, foldedFindingIds?: string[]): Promise<void>;
-  /** Records a permanent failure on the alerts and re-renders their cards. */
-  recordFailed(alertIds: string[], error: string): Promise<void>;
+  /**
+   * Records a permanent failure on the alerts and re-renders their cards. If it starts a
+   * failure spell for `spell.region` and the error, `spell.notice` is armed in the same
+   * transaction (so the security channel is told once per spell, and a crash cannot lose it).
+   */
+  recordFailed(alertIds: string[], error: string, spell: { region: string; notice: JobSpec }): Promise<void>;
+  /** An archive call in the region worked: its failure spells are over. */
+  endFailureSpells(region: string): Promise<void>;
 }
 
 export interface PageCallStore {

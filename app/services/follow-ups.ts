@@ -5,7 +5,7 @@
  */
 import { type NudgePolicy, nudgeDueAt } from '../domain/nudges';
 import { humanDuration } from '../domain/triage';
-import { NUDGE_JOB, nudgeJobKey } from '../jobs/names';
+import { GUARDDUTY_NOTICE_JOB, guardDutyNoticeJobKey, NUDGE_JOB, nudgeJobKey } from '../jobs/names';
 import type { AlertForCard, CardStore, Pacer } from '../ports/card-store';
 import type { Clock } from '../ports/clock';
 import type { GuardDutySyncStore, JobScheduler, PageCallStore } from '../ports/follow-up-stores';
@@ -89,6 +89,15 @@ export class SecurityCards {
   }
 }
 
+/** A GuardDuty failure spell's notice to the security channel (the `guardduty.notice` job). */
+export interface GuardDutyNotice {
+  region: string;
+  error: string;
+  /** Findings that failed in the run that started the spell. */
+  count: number;
+  archive: boolean;
+}
+
 /** Archives and unarchives findings in GuardDuty until each alert's wanted state is reached. */
 export class GuardDutySync {
   constructor(
@@ -96,7 +105,8 @@ export class GuardDutySync {
       admin: GuardDutyAdmin;
       store: GuardDutySyncStore;
       slack: SlackSurface;
-      logger: Logger;
+      pacer: Pacer;
+      clock: Clock;
       securityChannelId: string;
     },
   ) {}
@@ -123,9 +133,21 @@ export class GuardDutySync {
         else retry = r?.error ?? 'no_result';
       }
       await this.d.store.recordSynced(done, wanted, doneFolded);
+      if (done.length + doneFolded.length > 0) await this.d.store.endFailureSpells(region);
       for (const [error, ids] of failed) {
-        await this.d.store.recordFailed(ids, error);
-        await this.tellSecurity(region, ids.length, wanted, error);
+        // The security channel is told when this starts a spell for the region and error, not
+        // on every run that meets it again (each alert's card shows its own failure).
+        const notice: GuardDutyNotice = { region, error: error.slice(0, 500), count: ids.length, archive: wanted };
+        await this.d.store.recordFailed(ids, error, {
+          region,
+          notice: {
+            kind: GUARDDUTY_NOTICE_JOB,
+            key: guardDutyNoticeJobKey(region, error.slice(0, 100), this.d.clock.now().getTime()),
+            lane: null,
+            payload: { ...notice },
+            mode: 'once',
+          },
+        });
       }
     }
     // More than one page of work, or a transient failure: run again.
@@ -133,12 +155,13 @@ export class GuardDutySync {
     return pending.length === 500 ? { kind: 'defer', until: new Date() } : { kind: 'done' };
   }
 
-  private async tellSecurity(region: string, count: number, archive: boolean, error: string): Promise<void> {
-    const what = archive ? 'archive' : 'unarchive';
-    const text = `:warning: Kanshi could not ${what} ${count} finding(s) in GuardDuty in ${escapeAndFit(region, 40)}: ${escapeAndFit(error, 300)}. The alert cards say which; check the GuardDuty administrator role.`;
-    const res = await this.d.slack.postMessage(this.d.securityChannelId, { text });
-    if (!res.ok)
-      this.d.logger.warn({ error: res.failure.error }, 'could not tell the security channel about a GuardDuty failure');
+  /** `guardduty.notice`: the one message per failure spell. */
+  async notify(n: GuardDutyNotice): Promise<JobOutcome> {
+    const what = n.archive ? 'archive' : 'unarchive';
+    const region = escapeAndFit(n.region, 40);
+    const text = `:warning: Kanshi could not ${what} ${n.count} finding(s) in GuardDuty in ${region}: ${escapeAndFit(n.error, 300)}. The alert cards say which; check the GuardDuty administrator role. This is said once until a GuardDuty call in ${region} works again.`;
+    const res = await postOnce(this.d, this.d.securityChannelId, { text });
+    return res.ok ? { kind: 'done' } : res.outcome;
   }
 }
 

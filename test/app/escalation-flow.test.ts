@@ -19,6 +19,16 @@ function securityMessage(h: Harness, text: string) {
   return h.slack.messages(SECURITY_CHANNEL).find((m) => JSON.stringify(m.blocks ?? m.text).includes(text));
 }
 
+/** GuardDuty failure notices posted in the security channel. */
+function securityNotices(h: Harness): number {
+  return h.slack.messages(SECURITY_CHANNEL).filter((m) => String(m.text).includes('could not archive')).length;
+}
+
+async function noticeJobs(h: Harness): Promise<number> {
+  const r = await h.db.pool.query(`SELECT count(*)::int AS n FROM job WHERE kind = 'guardduty.notice'`);
+  return r.rows[0].n as number;
+}
+
 async function archiveAs(h: Harness, alertId: string, ts: string) {
   const opened = await click(h, {
     actionId: ACTION_IDS.archive,
@@ -229,6 +239,34 @@ describe('escalation, review and paging', () => {
     await h.slack.waitFor(() =>
       h.slack.messages(SECURITY_CHANNEL).find((m) => String(m.text).includes('could not archive')),
     );
+  });
+
+  it('tells the security channel once per failure spell in a region, and again once a call there has worked', async () => {
+    const denied = Object.assign(new Error('not allowed'), {
+      name: 'AccessDeniedException',
+      $metadata: { httpStatusCode: 403 },
+    });
+    // A spell left open by an earlier test would keep this one quiet.
+    await h.db.pool.query('DELETE FROM guardduty_health');
+    const noticesBefore = await noticeJobs(h);
+    const postedBefore = securityNotices(h);
+    const archived = async (until: (row: Record<string, unknown>) => unknown) => {
+      const { alertId, ts } = await postedCard(h);
+      await archiveAs(h, alertId, ts);
+      await eventually(async () => until(await alertRow(h, alertId)));
+    };
+    gd.on(ArchiveFindingsCommand).rejects(denied);
+    await archived((row) => row.gd_sync_error);
+    await archived((row) => row.gd_sync_error);
+    // The notice job is armed with the failure, in its transaction: what is there now is all.
+    expect((await noticeJobs(h)) - noticesBefore).toBe(1);
+    gd.on(ArchiveFindingsCommand).resolves({});
+    await archived((row) => row.gd_archived);
+    gd.on(ArchiveFindingsCommand).rejects(denied);
+    await archived((row) => row.gd_sync_error);
+    expect((await noticeJobs(h)) - noticesBefore).toBe(2);
+    // Both are posted.
+    await eventually(async () => securityNotices(h) - postedBefore === 2);
   });
 
   it('archives the alert when GuardDuty says the finding was archived elsewhere, without a new card', async () => {

@@ -67,13 +67,23 @@ export class PgFollowUpStores implements JobScheduler, GuardDutySyncStore, PageC
     });
   }
 
-  recordFailed(alertIds: string[], error: string): Promise<void> {
+  recordFailed(alertIds: string[], error: string, spell: { region: string; notice: JobSpec }): Promise<void> {
     return this.inTransaction(alertIds, async (c) => {
       await c.query(
         `UPDATE alert SET gd_sync_error = $2, revision = revision + 1, updated_at = now() WHERE id = ANY($1::uuid[])`,
         [alertIds, error.slice(0, 500)],
       );
+      const started = await c.query(
+        `INSERT INTO guardduty_health (region, error) VALUES ($1, $2) ON CONFLICT (region, error) DO NOTHING
+         RETURNING region`,
+        [spell.region, error.slice(0, 500)],
+      );
+      if ((started.rowCount ?? 0) > 0) await c.query(ENQUEUE_SQL[spell.notice.mode], enqueueParams(spell.notice));
     });
+  }
+
+  async endFailureSpells(region: string): Promise<void> {
+    await this.pool.query('DELETE FROM guardduty_health WHERE region = $1', [region]);
   }
 
   async record(call: {
