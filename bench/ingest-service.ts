@@ -22,7 +22,8 @@ import { RoutingTable } from '../app/domain/routing';
 import { createLogger } from '../app/logging';
 import { IngestService } from '../app/services/ingest';
 import type { Json } from '../test/support/fixtures';
-import { adminQuery, intEnv, scratchDatabaseName, withDatabase } from './scratch';
+import { withDatabase } from '../test/support/pg-server';
+import { adminQuery, intEnv, scratchDatabaseName } from './scratch';
 import { eventFactory } from './support';
 
 const ROOT = join(__dirname, '..', '..');

@@ -36,9 +36,10 @@ import { type Config, loadConfig } from '../app/config/env';
 import type { AccountRoute } from '../app/domain/routing';
 import { FakeSlack } from '../test/fakes/fake-slack';
 import type { Json } from '../test/support/fixtures';
+import { withDatabase } from '../test/support/pg-server';
 import type { AppProcessReply, AppProcessStart } from './app-process';
 import { type InteractionResult, runInteractions, type StormResult, stormOutcome } from './phases';
-import { adminQuery, intEnv, scratchDatabaseName, withDatabase } from './scratch';
+import { adminQuery, intEnv, scratchDatabaseName } from './scratch';
 import {
   eventFactory,
   type LoadSpec,
@@ -184,6 +185,10 @@ async function runBaseline(
   nextPayload: () => string,
 ): Promise<PhaseSummary> {
   const pool = new Pool({ connectionString: url, max: poolSize, application_name: 'kanshi-bench-baseline' });
+  // pool.end() resolves once its clients are let go, not once their connections are closed. A
+  // pool without an 'error' listener throws its idle clients' errors, and one run crashed at
+  // the end that way when the scratch database was dropped.
+  pool.on('error', (err) => log(`baseline pool: ${err.message}`));
   try {
     await pool.query('CREATE TABLE bench_baseline (id bigserial PRIMARY KEY, payload jsonb NOT NULL)');
     const insert = (payload: string) =>

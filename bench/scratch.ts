@@ -14,13 +14,6 @@ export function intEnv(name: string, fallback: number, min: number, max: number)
   return n;
 }
 
-/** `url` with its database replaced by `database`. */
-export function withDatabase(url: string, database: string): string {
-  const u = new URL(url);
-  u.pathname = `/${database}`;
-  return u.toString();
-}
-
 /** A fresh name for a scratch database, kanshi_bench_<random>. */
 export function scratchDatabaseName(): string {
   return `kanshi_bench_${randomBytes(5).toString('hex')}`;

@@ -6,7 +6,7 @@
  * for a connection.
  */
 import { PrismaPg } from '@prisma/adapter-pg';
-import { Pool } from 'pg';
+import { Pool, type PoolConfig } from 'pg';
 import { PrismaClient } from './generated/client';
 
 export interface Database {
@@ -28,13 +28,22 @@ export interface DatabaseOptions {
 }
 
 export function openDatabase(opts: DatabaseOptions): Database {
-  const pool = new Pool({
-    connectionString: opts.url,
+  // What both pools share. An idle client losing its connection (e.g. PostgreSQL
+  // restarted) must not crash the process; the pool replaces it on the next checkout.
+  const openPool = (config: PoolConfig): Pool => {
+    const p = new Pool({
+      connectionString: opts.url,
+      connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
+      // A statement that runs this long is stuck; the request would time out anyway.
+      statement_timeout: 4000,
+      ...config,
+    });
+    p.on('error', (err) => opts.onPoolError?.(err));
+    return p;
+  };
+  const pool = openPool({
     max: opts.poolSize,
-    connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
     idleTimeoutMillis: 30_000,
-    // A statement that runs this long is stuck; the request would time out anyway.
-    statement_timeout: 4000,
     application_name: 'kanshi',
     // Named statements here (the job claim) keep PostgreSQL's cached generic
     // plan, made once per connection, maybe while the tables are small; so
@@ -42,23 +51,16 @@ export function openDatabase(opts: DatabaseOptions): Database {
     // (test/integration/cached-plans.test.ts). The ingest statement, whose
     // planning costs more than running it for one finding, has its pool below.
   });
-  // An idle client losing its connection (e.g. PostgreSQL restarted) must not
-  // crash the process; the pool replaces it on the next checkout.
-  pool.on('error', (err) => opts.onPoolError?.(err));
   // The ingest statement's connections are kept, not closed when idle, and plan it
   // generically from its first run: with the default, each new connection plans it
   // afresh five times (3-9 ms each) before it caches a plan. Its cached plan does not
   // depend on table sizes (test/integration/cached-plans.test.ts), so nothing is lost.
-  const ingestPool = new Pool({
-    connectionString: opts.url,
+  const ingestPool = openPool({
     max: opts.ingestPoolSize ?? 3,
-    connectionTimeoutMillis: opts.connectTimeoutMs ?? 2000,
     idleTimeoutMillis: 0,
-    statement_timeout: 4000,
     application_name: 'kanshi-ingest',
     options: '-c plan_cache_mode=force_generic_plan',
   });
-  ingestPool.on('error', (err) => opts.onPoolError?.(err));
   const prisma = new PrismaClient({ adapter: new PrismaPg(pool) });
   let closed = false;
   return {
