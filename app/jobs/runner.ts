@@ -135,11 +135,11 @@ export class JobRunner {
     const log = this.o.logger.child({ job: job.kind, jobKey: job.key, attempt: job.attempts });
     let finished = false;
     const heartbeat = setInterval(() => {
-      this.o.queue.extendLock(job, this.workerId, this.lockMs).then(
+      this.o.queue.extendLock(job, this.lockMs).then(
         (ours) => {
           // A renewal that crossed the job's completion finds it no longer running: not a loss.
           if (!ours && !finished)
-            log.warn({ workerId: this.workerId }, 'lost the job lock: another worker may run it too');
+            log.warn({ workerId: job.lockedBy }, 'lost the job lock: another worker may run it too');
         },
         (err: unknown) => log.warn({ err: errorInfo(err) }, 'could not renew the job lock; will try again'),
       );
@@ -181,23 +181,29 @@ export class JobRunner {
   }
 
   private async record(job: ClaimedJob, outcome: JobOutcome, log: Logger): Promise<void> {
+    let status: string;
     switch (outcome.kind) {
       case 'done':
-        await this.o.queue.complete(job);
-        return;
+        status = await this.o.queue.complete(job);
+        break;
       case 'defer':
-        await this.o.queue.defer(job, outcome.until);
-        return;
+        status = await this.o.queue.defer(job, outcome.until);
+        break;
       case 'fail':
-        log.error({ error: outcome.error }, 'job failed permanently');
-        await this.o.queue.fail(job, outcome.error);
-        return;
+        status = await this.o.queue.fail(job, outcome.error);
+        if (status === 'failed') log.error({ error: outcome.error }, 'job failed permanently');
+        break;
       case 'retry': {
         const delay = outcome.retryAfterMs ?? backoffMs(job.attempts);
-        const status = await this.o.queue.retry(job, new Date(Date.now() + delay), outcome.error, this.o.maxAttempts);
+        status = await this.o.queue.retry(job, new Date(Date.now() + delay), outcome.error, this.o.maxAttempts);
         if (status === 'failed') log.error({ error: outcome.error }, 'job gave up after its last attempt');
-        return;
+        break;
       }
+    }
+    if (status === 'lost') {
+      // Its lock expired (this process stalled, or could not renew it) and the job went back
+      // to the queue: whoever holds it now records the outcome that counts.
+      log.warn({ outcome: outcome.kind, workerId: job.lockedBy }, 'job outcome not recorded: its lock had passed on');
     }
   }
 }

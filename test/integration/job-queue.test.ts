@@ -62,7 +62,7 @@ describe('the job queue', () => {
     const job = await one(queue.claim('w', 1, 60_000));
     // What ingest does when an update arrives during the run.
     await db.pool.query(`UPDATE job SET generation = generation + 1 WHERE key = 'k'`);
-    await queue.complete(job);
+    expect(await queue.complete(job)).toBe('pending');
     expect((await status('k')).status).toBe('pending');
     const again = await one(queue.claim('w', 1, 60_000));
     await queue.complete(again);
@@ -89,11 +89,28 @@ describe('the job queue', () => {
     expect((await queue.claim('alive', 1, 60_000)).map((j) => j.key)).toEqual(['k']);
   });
 
+  it('records no outcome from a worker whose lock passed to another', async () => {
+    await add('k', 'C1');
+    const late = await one(queue.claim('stalled', 1, 1));
+    await new Promise((r) => setTimeout(r, 20));
+    expect(await queue.releaseExpired()).toBe(1);
+    const now = await one(queue.claim('alive', 1, 60_000));
+    // Each of the stalled worker's outcomes is refused and leaves the job running for 'alive'.
+    expect(await queue.complete(late)).toBe('lost');
+    expect(await queue.retry(late, new Date(), 'boom', 5)).toBe('lost');
+    expect(await queue.defer(late, new Date())).toBe('lost');
+    expect(await queue.fail(late, 'boom')).toBe('lost');
+    expect(await queue.extendLock(late, 60_000)).toBe(false);
+    expect(await status('k')).toEqual(expect.objectContaining({ status: 'running', attempts: 2 }));
+    expect(await queue.complete(now)).toBe('done');
+    expect((await status('k')).status).toBe('done');
+  });
+
   it('renews the lock of a running job for its own worker only', async () => {
     await add('k', 'C1');
     const job = await one(queue.claim('alive', 1, 100));
-    expect(await queue.extendLock(job, 'someone-else', 60_000)).toBe(false);
-    expect(await queue.extendLock(job, 'alive', 60_000)).toBe(true);
+    expect(await queue.extendLock({ ...job, lockedBy: 'someone-else' }, 60_000)).toBe(false);
+    expect(await queue.extendLock(job, 60_000)).toBe(true);
     await new Promise((r) => setTimeout(r, 150));
     expect(await queue.releaseExpired()).toBe(0);
   });

@@ -39,7 +39,7 @@ WHERE id IN (
   LIMIT $3
   FOR UPDATE SKIP LOCKED
 )
-RETURNING id::text AS id, kind, key, lane, payload, generation, attempts`;
+RETURNING id::text AS id, kind, key, lane, payload, generation, attempts, locked_by AS "lockedBy"`;
 
 export class PgJobQueue implements JobQueue {
   constructor(private readonly pool: Pool) {}
@@ -53,47 +53,61 @@ export class PgJobQueue implements JobQueue {
     return res.rows;
   }
 
-  async complete(job: ClaimedJob): Promise<void> {
-    await this.pool.query(
-      `UPDATE job SET status = CASE WHEN generation = $2 THEN 'done' ELSE 'pending' END,
-              run_at = now(), locked_by = NULL, locked_until = NULL, last_error = NULL, updated_at = now()
-       WHERE id = $1 AND status = 'running'`,
-      [job.id, job.generation],
+  async complete(job: ClaimedJob): Promise<'done' | 'pending' | 'lost'> {
+    return this.record<'done' | 'pending'>(
+      job,
+      `status = CASE WHEN generation = $3 THEN 'done' ELSE 'pending' END,
+       run_at = now(), locked_by = NULL, locked_until = NULL, last_error = NULL`,
+      [job.generation],
     );
   }
 
-  async retry(job: ClaimedJob, runAt: Date, error: string, maxAttempts: number): Promise<'pending' | 'failed'> {
-    const res = await this.pool.query<{ status: 'pending' | 'failed' }>(
-      `UPDATE job SET status = CASE WHEN attempts >= $4 THEN 'failed' ELSE 'pending' END,
-              run_at = $2, last_error = $3, locked_by = NULL, locked_until = NULL, updated_at = now()
-       WHERE id = $1 RETURNING status`,
-      [job.id, runAt, error.slice(0, 2000), maxAttempts],
-    );
-    return res.rows[0]?.status ?? 'failed';
-  }
-
-  async defer(job: ClaimedJob, until: Date): Promise<void> {
-    await this.pool.query(
-      `UPDATE job SET status = 'pending', run_at = $2, attempts = GREATEST(attempts - 1, 0),
-              locked_by = NULL, locked_until = NULL, updated_at = now()
-       WHERE id = $1`,
-      [job.id, until],
+  async retry(
+    job: ClaimedJob,
+    runAt: Date,
+    error: string,
+    maxAttempts: number,
+  ): Promise<'pending' | 'failed' | 'lost'> {
+    return this.record<'pending' | 'failed'>(
+      job,
+      `status = CASE WHEN attempts >= $5 THEN 'failed' ELSE 'pending' END,
+       run_at = $3, last_error = $4, locked_by = NULL, locked_until = NULL`,
+      [runAt, error.slice(0, 2000), maxAttempts],
     );
   }
 
-  async fail(job: ClaimedJob, error: string): Promise<void> {
-    await this.pool.query(
-      `UPDATE job SET status = 'failed', last_error = $2, locked_by = NULL, locked_until = NULL, updated_at = now()
-       WHERE id = $1`,
-      [job.id, error.slice(0, 2000)],
+  async defer(job: ClaimedJob, until: Date): Promise<'pending' | 'lost'> {
+    return this.record<'pending'>(
+      job,
+      `status = 'pending', run_at = $3, attempts = GREATEST(attempts - 1, 0), locked_by = NULL, locked_until = NULL`,
+      [until],
     );
   }
 
-  async extendLock(job: ClaimedJob, workerId: string, lockMs: number): Promise<boolean> {
+  async fail(job: ClaimedJob, error: string): Promise<'failed' | 'lost'> {
+    return this.record<'failed'>(job, `status = 'failed', last_error = $3, locked_by = NULL, locked_until = NULL`, [
+      error.slice(0, 2000),
+    ]);
+  }
+
+  /**
+   * Records a run's outcome (`set`, whose parameters start at $3) if the job is still running
+   * under the worker that claimed it; 'lost' if its lock passed on meanwhile.
+   */
+  private async record<S extends string>(job: ClaimedJob, set: string, values: unknown[]): Promise<S | 'lost'> {
+    const res = await this.pool.query<{ status: S }>(
+      `UPDATE job SET ${set}, updated_at = now()
+       WHERE id = $1 AND locked_by = $2 AND status = 'running' RETURNING status`,
+      [job.id, job.lockedBy, ...values],
+    );
+    return res.rows[0]?.status ?? 'lost';
+  }
+
+  async extendLock(job: ClaimedJob, lockMs: number): Promise<boolean> {
     const res = await this.pool.query(
       `UPDATE job SET locked_until = now() + make_interval(secs => $3::float8 / 1000)
        WHERE id = $1 AND locked_by = $2 AND status = 'running'`,
-      [job.id, workerId, lockMs],
+      [job.id, job.lockedBy, lockMs],
     );
     return (res.rowCount ?? 0) > 0;
   }
