@@ -35,6 +35,9 @@ const UNDECLARED_INDEXES_ALLOWED: readonly string[] = [
   'alert.alert_fold_idx',
   // Partial unique index: at most one open digest per channel and finding type.
   'storm_digest.storm_digest_open_key',
+  // Partial indexes of the job claim, over pending jobs only.
+  'job.job_lane_pending_idx',
+  'job.job_unlaned_pending_idx',
 ];
 
 // ---------------------------------------------------------------------------

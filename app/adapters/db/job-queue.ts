@@ -16,25 +16,43 @@ import type { ClaimedJob, JobQueue } from '../../ports/job-queue';
 // or a lane whose next slot is in the future: cards in one channel go out one
 // at a time, in order, at Slack's pace.
 //
+// The lanes are found by skipping through job_lane_pending_idx from one lane
+// to the next, and each lane's next job is the first entry of its range: the
+// cost grows with the number of lanes, not with the jobs waiting in them. (It
+// used to walk and sort every due job: 30-32 ms a claim at 10,000 jobs waiting
+// in 500 paced lanes, against 3.4-3.5 ms now; `npm run bench:claim`.) A lane's
+// first pending job by run_at is its oldest due one, if it has any.
+//
 // The locking level restates `status = 'pending'`. The candidates come from
 // the statement's snapshot; when another worker claimed and committed a row
 // after that snapshot, FOR UPDATE moves to the row's new version and rechecks
 // only the conditions of its own level. Without the restated status, that
 // recheck passed and both workers ran the job (10 % of two-worker rounds in a
-// loop test; a CI run hit it).
+// loop test; a CI run hit it). The candidates go in as an array, so that level
+// reads them by primary key rather than scanning the pending jobs for them.
 export const CLAIM = `
+WITH RECURSIVE lanes(lane) AS (
+  (SELECT j.lane FROM job j WHERE j.status = 'pending' AND j.lane IS NOT NULL ORDER BY j.lane LIMIT 1)
+  UNION ALL
+  SELECT (SELECT j.lane FROM job j WHERE j.status = 'pending' AND j.lane > l.lane ORDER BY j.lane LIMIT 1)
+  FROM lanes l WHERE l.lane IS NOT NULL
+)
 UPDATE job SET status = 'running', attempts = attempts + 1, locked_by = $1,
        locked_until = now() + make_interval(secs => $2::float8 / 1000), updated_at = now()
 WHERE id IN (
-  SELECT id FROM job WHERE status = 'pending' AND id IN (
-    SELECT DISTINCT ON (COALESCE(j.lane, j.id::text)) j.id
-    FROM job j
-    WHERE j.status = 'pending' AND j.run_at <= now()
-      AND (j.lane IS NULL OR (
-        NOT EXISTS (SELECT 1 FROM lane l WHERE l.id = j.lane AND l.next_at > now())
-        AND NOT EXISTS (SELECT 1 FROM job r WHERE r.lane = j.lane AND r.status = 'running')))
-    ORDER BY COALESCE(j.lane, j.id::text), j.run_at, j.id
-  )
+  SELECT id FROM job WHERE status = 'pending' AND id = ANY (ARRAY(
+    SELECT h.id FROM lanes l
+    CROSS JOIN LATERAL (
+      SELECT j.id, j.run_at FROM job j WHERE j.lane = l.lane AND j.status = 'pending'
+      ORDER BY j.run_at, j.id LIMIT 1
+    ) h
+    WHERE l.lane IS NOT NULL AND h.run_at <= now()
+      AND NOT EXISTS (SELECT 1 FROM lane n WHERE n.id = l.lane AND n.next_at > now())
+      AND NOT EXISTS (SELECT 1 FROM job r WHERE r.lane = l.lane AND r.status = 'running')
+    UNION ALL
+    (SELECT j.id FROM job j WHERE j.status = 'pending' AND j.lane IS NULL AND j.run_at <= now()
+     ORDER BY j.run_at, j.id LIMIT $3)
+  ))
   ORDER BY run_at, id
   LIMIT $3
   FOR UPDATE SKIP LOCKED
