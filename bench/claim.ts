@@ -9,14 +9,9 @@
  * Environment: DATABASE_URL (required: a server where a scratch database may
  * be created and dropped), BENCH_CLAIMS (200 per shape).
  */
-import { join } from 'node:path';
-import { openDatabase } from '../app/adapters/db/database';
 import { CLAIM } from '../app/adapters/db/job-queue';
-import { migrate } from '../app/adapters/db/migrate';
-import { withDatabase } from '../test/support/pg-server';
-import { adminQuery, intEnv, scratchDatabaseName } from './scratch';
+import { intEnv, withScratchDatabase } from './scratch';
 
-const ROOT = join(__dirname, '..', '..');
 const SHAPES: ReadonlyArray<readonly [lanes: number, perLane: number]> = [
   [20, 15],
   [200, 25],
@@ -24,14 +19,8 @@ const SHAPES: ReadonlyArray<readonly [lanes: number, perLane: number]> = [
 ];
 
 async function main(): Promise<void> {
-  const given = process.env.DATABASE_URL;
-  if (!given) throw new Error('DATABASE_URL is required (a server where a scratch database can be created)');
   const claims = intEnv('BENCH_CLAIMS', 200, 1, 100_000);
-  const name = scratchDatabaseName();
-  await adminQuery(given, `CREATE DATABASE ${name}`);
-  const db = openDatabase({ url: withDatabase(given, name), poolSize: 2 });
-  try {
-    await migrate(db.pool, join(ROOT, 'prisma', 'migrations'));
+  await withScratchDatabase(2, async (db) => {
     console.log(`job claim, ${claims} claims per shape, limit 4 (a worker's concurrency)`);
     for (const [lanes, perLane] of SHAPES) {
       await db.pool.query('TRUNCATE job, lane');
@@ -72,10 +61,7 @@ async function main(): Promise<void> {
         c.release();
       }
     }
-  } finally {
-    await db.close();
-    await adminQuery(given, `DROP DATABASE IF EXISTS ${name}`);
-  }
+  });
 }
 
 main().catch((err: unknown) => {

@@ -15,15 +15,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { openDatabase } from '../app/adapters/db/database';
 import { PgIngestStore } from '../app/adapters/db/ingest-store';
-import { migrate } from '../app/adapters/db/migrate';
 import { RoutingTable } from '../app/domain/routing';
 import { createLogger } from '../app/logging';
 import { IngestService } from '../app/services/ingest';
 import type { Json } from '../test/support/fixtures';
-import { withDatabase } from '../test/support/pg-server';
-import { adminQuery, intEnv, scratchDatabaseName } from './scratch';
+import { intEnv, withScratchDatabase } from './scratch';
 import { eventFactory } from './support';
 
 const ROOT = join(__dirname, '..', '..');
@@ -38,15 +35,9 @@ const FIXTURE = join(
 const REPORT_EVERY = 10_000;
 
 async function main(): Promise<void> {
-  const given = process.env.DATABASE_URL;
-  if (!given) throw new Error('DATABASE_URL is required (a server where a scratch database can be created)');
   const findings = intEnv('BENCH_FINDINGS', 80_000, 1, 10_000_000);
   const concurrency = intEnv('BENCH_CONCURRENCY', 32, 1, 1024);
-  const name = scratchDatabaseName();
-  await adminQuery(given, `CREATE DATABASE ${name}`);
-  const db = openDatabase({ url: withDatabase(given, name), poolSize: 10 });
-  try {
-    await migrate(db.pool, join(ROOT, 'prisma', 'migrations'));
+  await withScratchDatabase(10, async (db) => {
     const quiet = createLogger('silent');
     const store = new PgIngestStore(db.pool, quiet, {
       maxBatch: intEnv('INGEST_BATCH_MAX', 64, 1, 500),
@@ -93,10 +84,7 @@ async function main(): Promise<void> {
     );
     const seconds = (performance.now() - started) / 1000;
     console.log(`all: ${Math.round(findings / seconds)} findings/s over ${seconds.toFixed(1)} s`);
-  } finally {
-    await db.close();
-    await adminQuery(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
-  }
+  });
 }
 
 main().catch((err: unknown) => {

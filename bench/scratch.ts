@@ -3,7 +3,11 @@
  * from the environment, and scratch databases on DATABASE_URL's server.
  */
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { Client } from 'pg';
+import { type Database, openDatabase } from '../app/adapters/db/database';
+import { migrate } from '../app/adapters/db/migrate';
+import { withDatabase } from '../test/support/pg-server';
 
 /** An integer knob from the environment: `fallback` when unset or empty, else within [min, max]. */
 export function intEnv(name: string, fallback: number, min: number, max: number): number {
@@ -27,5 +31,24 @@ export async function adminQuery(url: string, sql: string): Promise<void> {
     await c.query(sql);
   } finally {
     await c.end();
+  }
+}
+
+/**
+ * Runs `fn` on a migrated scratch database on DATABASE_URL's server (required), and drops
+ * the database after, whatever `fn` did.
+ */
+export async function withScratchDatabase(poolSize: number, fn: (db: Database) => Promise<void>): Promise<void> {
+  const given = process.env.DATABASE_URL;
+  if (!given) throw new Error('DATABASE_URL is required (a server where a scratch database can be created)');
+  const name = scratchDatabaseName();
+  await adminQuery(given, `CREATE DATABASE ${name}`);
+  const db = openDatabase({ url: withDatabase(given, name), poolSize });
+  try {
+    await migrate(db.pool, join(__dirname, '..', '..', 'prisma', 'migrations'));
+    await fn(db);
+  } finally {
+    await db.close();
+    await adminQuery(given, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
   }
 }
