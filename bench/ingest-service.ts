@@ -13,25 +13,13 @@
  * in `npm run bench`), INGEST_BATCH_MAX (64), INGEST_STATEMENTS (3),
  * INGEST_MIN_BATCH (8), INGEST_MAX_WAIT_MS (2).
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { PgIngestStore } from '../app/adapters/db/ingest-store';
 import { RoutingTable } from '../app/domain/routing';
 import { createLogger } from '../app/logging';
 import { IngestService } from '../app/services/ingest';
-import type { Json } from '../test/support/fixtures';
-import { intEnv, withScratchDatabase } from './scratch';
+import { benchFinding, intEnv, withScratchDatabase } from './scratch';
 import { eventFactory } from './support';
 
-const ROOT = join(__dirname, '..', '..');
-const FIXTURE = join(
-  ROOT,
-  '..',
-  'shared',
-  'fixtures',
-  'guardduty',
-  'aws-samples-amazon-guardduty-automated-response-sample.ndjson',
-);
 const REPORT_EVERY = 10_000;
 
 async function main(): Promise<void> {
@@ -56,7 +44,7 @@ async function main(): Promise<void> {
       stormThreshold: intEnv('STORM_THRESHOLD', 20, 0, 100000),
       clock: { now: () => new Date() },
     });
-    const base = JSON.parse(readFileSync(FIXTURE, 'utf8').split('\n')[0] ?? '') as Json;
+    const base = benchFinding();
     const next = eventFactory(base, accounts);
     console.log(
       `ingest service, ${findings} findings, concurrency ${concurrency}, PGOPTIONS=${process.env.PGOPTIONS ?? '(none)'}`,

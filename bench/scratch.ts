@@ -3,10 +3,12 @@
  * from the environment, and scratch databases on DATABASE_URL's server.
  */
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Client } from 'pg';
 import { type Database, openDatabase } from '../app/adapters/db/database';
 import { migrate } from '../app/adapters/db/migrate';
+import type { Json } from '../test/support/fixtures';
 import { withDatabase } from '../test/support/pg-server';
 
 /** An integer knob from the environment: `fallback` when unset or empty, else within [min, max]. */
@@ -16,6 +18,22 @@ export function intEnv(name: string, fallback: number, min: number, max: number)
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer in [${min}, ${max}]`);
   return n;
+}
+
+/** The repository's root, from dist/bench. */
+export const BENCH_ROOT = join(__dirname, '..', '..');
+
+/** The GuardDuty finding the service and card benchmarks send (the first of a shared fixture). */
+export function benchFinding(): Json {
+  const file = join(
+    BENCH_ROOT,
+    '..',
+    'shared',
+    'fixtures',
+    'guardduty',
+    'aws-samples-amazon-guardduty-automated-response-sample.ndjson',
+  );
+  return JSON.parse(readFileSync(file, 'utf8').split('\n')[0] ?? '') as Json;
 }
 
 /** A fresh name for a scratch database, kanshi_bench_<random>. */
