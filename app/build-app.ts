@@ -11,7 +11,7 @@ import { AwsGuardDutyAdmin } from './adapters/aws/guardduty-admin';
 import { AwsInvestigator } from './adapters/aws/investigator';
 import { AwsOrgDirectory } from './adapters/aws/org-directory';
 import { PgAlertQueries } from './adapters/db/alert-queries';
-import { PrismaCardStore } from './adapters/db/card-store';
+import { PgCardStore } from './adapters/db/card-store';
 import type { Database } from './adapters/db/database';
 import { PgDigestStore } from './adapters/db/digest-store';
 import { PgFollowUpStores } from './adapters/db/follow-up-stores';
@@ -109,7 +109,7 @@ export function buildApp(deps: AppDeps): KanshiApp {
     maxWaitMs: config.INGEST_MAX_WAIT_MS,
     statementPool: db.ingestPool,
   });
-  const cardStore = new PrismaCardStore(db.prisma);
+  const cardStore = new PgCardStore(db.pool);
   const triageStore = new PrismaTriageStore(db.prisma);
   const followUpStores = new PgFollowUpStores(db.pool);
   const pacer = new PgLanePacer(db.pool, config.SLACK_CHANNEL_INTERVAL_MS);

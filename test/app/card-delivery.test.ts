@@ -3,7 +3,7 @@
  * rate limits, errors, unusable channels, restarts and lost responses.
  */
 
-import { PrismaCardStore } from '../../app/adapters/db/card-store';
+import { PgCardStore } from '../../app/adapters/db/card-store';
 import { DEFAULT_CHANNEL, type Harness, PROD_ACCOUNT, PROD_CHANNEL, startHarness } from '../support/app-harness';
 import { alertRow, cardJobOf, cardsFor, freshFinding } from '../support/cards';
 import { eventually } from '../support/eventually';
@@ -134,7 +134,7 @@ describe('when Kanshi restarts or loses a response', () => {
       const { body } = await h.ingest(wrapFinding(finding()));
       // Simulate a worker that posted and died before recording the ts:
       // the card is in Slack and the alert says a post had started.
-      const loaded = await new PrismaCardStore(h.db.prisma).load(String(body.alertId));
+      const loaded = await new PgCardStore(h.db.pool).load(String(body.alertId));
       if (!loaded) throw new Error('alert not stored');
       const card = h.app.cardSync.render(loaded);
       await fetch(`${h.slack.apiUrl}chat.postMessage`, {
