@@ -1,7 +1,7 @@
 /**
  * Two pg pools per process. The main one is shared by Prisma (through
- * @prisma/adapter-pg) and by the hot paths written as single SQL statements
- * (the job queue, ingest's follow-up queries). Ingest's own statement has a
+ * @prisma/adapter-pg) and by the hot paths written as plain SQL (the job queue,
+ * the card store, ingest's follow-up queries). Ingest's own statement has a
  * small pool of its own, so that it never waits behind the worker or the ORM
  * for a connection.
  */
