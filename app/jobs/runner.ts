@@ -29,7 +29,10 @@ export interface RunnerOptions {
 }
 
 const MAX_BACKOFF_MS = 5 * 60_000;
-const MIN_CLAIM_GAP_MS = 25;
+/** Claims follow one another at least this far apart while they find work… */
+export const MIN_CLAIM_GAP_MS = 25;
+/** …and this far apart after one found nothing (every lane waiting for Slack, say). */
+export const IDLE_CLAIM_GAP_MS = 100;
 
 /** Exponential backoff with jitter: ~2 s, 4 s, 8 s … capped at 5 minutes. */
 export function backoffMs(attempts: number, random: () => number = Math.random): number {
@@ -46,6 +49,7 @@ export class JobRunner {
   private wakeUp: (() => void) | undefined;
   private lastExpiryCheck = 0;
   private lastClaimAt = 0;
+  private lastClaimFound = true;
 
   constructor(private readonly o: RunnerOptions) {
     this.lockMs = o.lockMs ?? 120_000;
@@ -86,6 +90,7 @@ export class JobRunner {
         if (free > 0) {
           this.lastClaimAt = Date.now();
           claimed = await this.o.queue.claim(this.workerId, free, this.lockMs);
+          this.lastClaimFound = claimed.length > 0;
         }
       } catch (err) {
         this.o.logger.warn({ err: errorInfo(err) }, 'could not claim jobs; will try again');
@@ -97,8 +102,8 @@ export class JobRunner {
         });
         this.inFlight.add(p);
       }
-      // Claimed a full batch: there may be more, so look again at once.
-      if (claimed.length > 0 && this.inFlight.size < this.o.concurrency) continue;
+      // A claim takes every due job it has room for (one per lane), so there is
+      // nothing more to take until a job ends, new work is committed or the poll.
       await this.sleep(this.o.pollMs);
     }
   }
@@ -106,7 +111,10 @@ export class JobRunner {
   /**
    * Sleeps until the poll interval passes or someone wakes us — but never
    * claims more often than every MIN_CLAIM_GAP_MS: at 300 events/s, a claim
-   * per commit would cost more than the ingest itself.
+   * per commit would cost more than the ingest itself. After a claim that
+   * found nothing the gap is IDLE_CLAIM_GAP_MS: under a flood of findings the
+   * lanes wait for their Slack slots, and claiming 40 times a second for the
+   * 20 cards a second they allow took a share of the machine from ingest.
    */
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
@@ -118,7 +126,8 @@ export class JobRunner {
         resolve();
       }
       this.wakeUp = () => {
-        early ??= setTimeout(done, Math.max(0, this.lastClaimAt + MIN_CLAIM_GAP_MS - Date.now()));
+        const gap = this.lastClaimFound ? MIN_CLAIM_GAP_MS : IDLE_CLAIM_GAP_MS;
+        early ??= setTimeout(done, Math.max(0, this.lastClaimAt + gap - Date.now()));
       };
     });
   }
