@@ -50,6 +50,8 @@ export class JobRunner {
   private lastExpiryCheck = 0;
   private lastClaimAt = 0;
   private lastClaimFound = true;
+  /** Woken while not asleep (claiming, say): the next sleep ends as if woken at once. */
+  private wokenAwake = false;
 
   constructor(private readonly o: RunnerOptions) {
     this.lockMs = o.lockMs ?? 120_000;
@@ -63,7 +65,8 @@ export class JobRunner {
 
   /** New work was committed: look now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    if (this.wakeUp) this.wakeUp();
+    else this.wokenAwake = true;
   }
 
   async stop(timeoutMs: number): Promise<void> {
@@ -119,16 +122,22 @@ export class JobRunner {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       let early: NodeJS.Timeout | undefined;
-      const timer = setTimeout(done, ms);
-      function done() {
+      const done = () => {
         clearTimeout(timer);
         clearTimeout(early);
+        this.wakeUp = undefined;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, ms);
       this.wakeUp = () => {
         const gap = this.lastClaimFound ? MIN_CLAIM_GAP_MS : IDLE_CLAIM_GAP_MS;
         early ??= setTimeout(done, Math.max(0, this.lastClaimAt + gap - Date.now()));
       };
+      // Work committed while we were claiming would otherwise wait for the poll.
+      if (this.wokenAwake) {
+        this.wokenAwake = false;
+        this.wakeUp();
+      }
     });
   }
 

@@ -9,9 +9,13 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** A queue that hands out the jobs given to it, one claim at a time, and counts the claims. */
 class CountingQueue implements JobQueue {
   claims: number[] = [];
-  constructor(private readonly pending: ClaimedJob[] = []) {}
+  constructor(
+    private readonly pending: ClaimedJob[] = [],
+    private readonly claimMs = 0,
+  ) {}
   async claim(_workerId: string, limit: number): Promise<ClaimedJob[]> {
     this.claims.push(performance.now());
+    if (this.claimMs > 0) await sleep(this.claimMs);
     return this.pending.splice(0, limit);
   }
   complete = async () => 'done' as const;
@@ -88,6 +92,21 @@ describe('the job runner', () => {
       const gap = (queue.claims[1] ?? 0) - (queue.claims[0] ?? 0);
       expect(gap).toBeGreaterThanOrEqual(runMs - 5);
       expect(gap).toBeLessThan(IDLE_CLAIM_GAP_MS);
+    } finally {
+      await runner.stop(1_000);
+    }
+  });
+
+  it('claims again soon when woken while a claim was under way, not only at the poll', async () => {
+    const queue = new CountingQueue([], 40);
+    const runner = runnerOn(queue);
+    runner.start();
+    try {
+      await sleep(10);
+      // The first claim is still running: nobody is asleep to wake.
+      runner.wake();
+      await sleep(IDLE_CLAIM_GAP_MS + 150);
+      expect(queue.claims.length).toBe(2);
     } finally {
       await runner.stop(1_000);
     }
